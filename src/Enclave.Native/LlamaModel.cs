@@ -25,6 +25,31 @@ public sealed class LlamaModel : IDisposable
         SizeBytes = LlamaNative.llama_model_size(model);
         ChatTemplate = Marshal.PtrToStringUTF8(LlamaNative.llama_model_chat_template(model, IntPtr.Zero));
         Description = ReadDescription(model);
+        Architecture = ReadMetadata(model, "general.architecture") ?? "";
+        PoolingType = ReadMetadata(model, Architecture + ".pooling_type");
+    }
+
+    /// <summary><c>general.architecture</c>, e.g. "llama" or "bert".</summary>
+    public string Architecture { get; }
+
+    /// <summary>The pooling type stored for embedding models (<c>{arch}.pooling_type</c>), or null.</summary>
+    public string? PoolingType { get; }
+
+    /// <summary>True for encoder-only embedding models (BERT family) that cannot generate text.</summary>
+    public bool IsEmbeddingOnly => Architecture is "bert" or "nomic-bert" or "nomic-bert-moe" or "jina-bert-v2" or "jina-bert-v3"
+        or "modern-bert" or "neo-bert" or "eurobert" or "t5encoder";
+
+    /// <summary>Reads one metadata value as text, or null when absent.</summary>
+    public string? GetMetadata(string key) => ReadMetadata(_handle.DangerousGetHandle(), key);
+
+    private static unsafe string? ReadMetadata(IntPtr model, string key)
+    {
+        var buffer = new byte[4096];
+        fixed (byte* b = buffer)
+        {
+            var n = LlamaNative.llama_model_meta_val_str(model, key, b, (nuint)buffer.Length);
+            return n < 0 ? null : Encoding.UTF8.GetString(buffer, 0, Math.Min(n, buffer.Length - 1));
+        }
     }
 
     public string Path { get; }

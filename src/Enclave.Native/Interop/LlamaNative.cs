@@ -100,6 +100,10 @@ internal static unsafe partial class LlamaNative
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool llama_model_has_decoder(IntPtr model);
 
+    /// <summary>Writes the metadata value as a NUL-terminated string; returns its length, or -1 when the key is absent.</summary>
+    [LibraryImport(Llama, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int llama_model_meta_val_str(IntPtr model, string key, byte* buf, nuint bufSize);
+
     [LibraryImport(Llama)]
     internal static partial int llama_vocab_n_tokens(IntPtr vocab);
 

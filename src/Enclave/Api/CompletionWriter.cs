@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Enclave.Engine;
+
+namespace Enclave.Api;
+
+/// <summary>
+/// Writes a generation as OpenAI's chat or text completion, streamed (SSE, <c>data: [DONE]</c> last) or whole.
+/// After the first streamed byte, a failure is sent as a final <c>data: {"error":...}</c> event with no
+/// <c>[DONE]</c>, so a client can never mistake it for a clean finish.
+/// </summary>
+public sealed class CompletionWriter(HttpContext context, string model, bool chat, TimeProvider time)
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    private readonly string _id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
+    private readonly long _created = time.GetUtcNow().ToUnixTimeSeconds();
+
+    private string Object => chat ? (_streaming ? "chat.completion.chunk" : "chat.completion") : "text_completion";
+
+    private bool _streaming;
+
+    public async Task StreamAsync(ChannelReader<GenerationEvent> events, bool includeUsage, CancellationToken cancellationToken)
+    {
+        _streaming = true;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        if (chat)
+        {
+            await WriteEventAsync(w => WriteChunk(w, role: true, text: "", finish: null, includeUsage), cancellationToken);
+        }
+
+        await foreach (var item in events.ReadAllAsync(cancellationToken))
+        {
+            switch (item)
+            {
+                case TextDelta delta:
+                    await WriteEventAsync(w => WriteChunk(w, role: false, delta.Text, finish: null, includeUsage), cancellationToken);
+                    break;
+                case GenerationFinished finished when finished.Reason != FinishReason.Cancelled:
+                    await WriteEventAsync(w => WriteChunk(w, role: false, text: null, FinishName(finished.Reason), includeUsage), cancellationToken);
+                    if (includeUsage)
+                    {
+                        await WriteEventAsync(w => WriteUsageChunk(w, finished), cancellationToken);
+                    }
+
+                    await response.Body.WriteAsync(Done, cancellationToken);
+                    await response.Body.FlushAsync(cancellationToken);
+                    return;
+                case GenerationFinished:
+                    return;
+                case GenerationFailed failed:
+                    var error = new ApiError(StatusCodes.Status500InternalServerError, "server_error", failed.Code, failed.Message);
+                    await WriteEventAsync(error.WriteTo, cancellationToken);
+                    return;
+            }
+        }
+    }
+
+    public async Task CompleteAsync(ChannelReader<GenerationEvent> events, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        await foreach (var item in events.ReadAllAsync(cancellationToken))
+        {
+            switch (item)
+            {
+                case TextDelta delta:
+                    text.Append(delta.Text);
+                    break;
+                case GenerationFailed failed:
+                    await new ApiError(StatusCodes.Status500InternalServerError, "server_error", failed.Code, failed.Message).WriteResponseAsync(context);
+                    return;
+                case GenerationFinished finished when finished.Reason != FinishReason.Cancelled:
+                    var buffer = new ArrayBufferWriter<byte>();
+                    using (var w = new Utf8JsonWriter(buffer))
+                    {
+                        WriteWhole(w, text.ToString(), finished);
+                    }
+
+                    context.Response.StatusCode = StatusCodes.Status200OK;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                    return;
+            }
+        }
+    }
+
+    private static string FinishName(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
+
+    private async Task WriteEventAsync(Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write(DataPrefix);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            write(w);
+        }
+
+        buffer.Write(EventEnd);
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+    }
+
+    private void WriteHeader(Utf8JsonWriter w)
+    {
+        w.WriteString("id", _id);
+        w.WriteString("object", Object);
+        w.WriteNumber("created", _created);
+        w.WriteString("model", model);
+        w.WriteNull("system_fingerprint");
+    }
+
+    private void WriteChunk(Utf8JsonWriter w, bool role, string? text, string? finish, bool includeUsage)
+    {
+        w.WriteStartObject();
+        WriteHeader(w);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        if (chat)
+        {
+            w.WriteStartObject("delta");
+            if (role)
+            {
+                w.WriteString("role", "assistant");
+            }
+
+            if (text is not null)
+            {
+                w.WriteString("content", text);
+            }
+
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteString("text", text ?? "");
+        }
+
+        w.WriteNull("logprobs");
+        w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (includeUsage)
+        {
+            w.WriteNull("usage");
+        }
+
+        w.WriteEndObject();
+    }
+
+    private void WriteUsageChunk(Utf8JsonWriter w, GenerationFinished finished)
+    {
+        w.WriteStartObject();
+        WriteHeader(w);
+        w.WriteStartArray("choices");
+        w.WriteEndArray();
+        WriteUsage(w, finished);
+        w.WriteEndObject();
+    }
+
+    private void WriteWhole(Utf8JsonWriter w, string text, GenerationFinished finished)
+    {
+        w.WriteStartObject();
+        WriteHeader(w);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        if (chat)
+        {
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            w.WriteString("content", text);
+            w.WriteNull("refusal");
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteString("text", text);
+        }
+
+        w.WriteNull("logprobs");
+        w.WriteString("finish_reason", FinishName(finished.Reason));
+        w.WriteEndObject();
+        w.WriteEndArray();
+        WriteUsage(w, finished);
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsage(Utf8JsonWriter w, GenerationFinished finished)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", finished.PromptTokens);
+        w.WriteNumber("completion_tokens", finished.CompletionTokens);
+        w.WriteNumber("total_tokens", finished.PromptTokens + finished.CompletionTokens);
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,49 @@
+using Enclave.Engine;
+using Microsoft.Extensions.Options;
+
+namespace Enclave.Backends;
+
+/// <summary>Configured local models, each served by a supervised worker. Thread-safe after start.</summary>
+public sealed class LocalModels : IHostedService, IAsyncDisposable
+{
+    private readonly Dictionary<string, WorkerSupervisor> _workers;
+
+    public LocalModels(IOptions<ModelsOptions> options, ILoggerFactory loggers, TimeProvider time)
+    {
+        var logger = loggers.CreateLogger("Enclave.Backends");
+        _workers = options.Value.Models.ToDictionary(
+            kv => kv.Key,
+            kv => new WorkerSupervisor(kv.Key, kv.Value, logger, time),
+            StringComparer.Ordinal);
+    }
+
+    public IEnumerable<WorkerSupervisor> All => _workers.Values;
+
+    public WorkerSupervisor? Find(string model) => _workers.GetValueOrDefault(model);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var worker in _workers.Values)
+        {
+            worker.Start();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var worker in _workers.Values)
+        {
+            await worker.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The <c>Models</c> section: public model name to how it is served.</summary>
+public sealed class ModelsOptions
+{
+    public Dictionary<string, EngineOptions> Models { get; set; } = new(StringComparer.Ordinal);
+}

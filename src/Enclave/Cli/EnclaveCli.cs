@@ -1,0 +1,17 @@
+using System.CommandLine;
+
+namespace Enclave.Cli;
+
+/// <summary>The <c>enclave</c> command tree. Every command answers <c>--help</c>.</summary>
+public static class EnclaveCli
+{
+    public static Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Enclave: a self-hosted AI gateway that serves GGUF models through llama.cpp behind an OpenAI-compatible API.");
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root.Parse(args).InvokeAsync();
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Enclave.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Enclave.Cli;
+
+/// <summary><c>enclave serve</c>: runs the gateway and one supervised worker per local model.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "Path to enclave.json (default: ./enclave.json, then $XDG_CONFIG_HOME/enclave/enclave.json)." };
+        var urls = new Option<string?>("--urls") { Description = $"Listen URLs, separated by ';' (default {ServerOptions.DefaultUrls})." };
+        var models = new Option<string[]>("--model") { Description = "Serve a GGUF file under a name: NAME=PATH. Repeatable.", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: $ENCLAVE_HOME, else $XDG_DATA_HOME/enclave)." };
+        var command = new Command("serve", "Serve models behind the OpenAI-compatible API.") { config, urls, models, dataDir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var configuration = EnclaveConfiguration.Build(parse.GetValue(config), parse.GetValue(urls), parse.GetValue(models) ?? [], parse.GetValue(dataDir));
+                await using var app = GatewayHost.Build(configuration);
+                await app.RunAsync();
+                return 0;
+            }
+            catch (ConfigurationException ex)
+            {
+                await Console.Error.WriteLineAsync($"enclave: invalid configuration: {ex.Message}");
+                return 2;
+            }
+            catch (OptionsValidationException ex)
+            {
+                foreach (var failure in ex.Failures)
+                {
+                    await Console.Error.WriteLineAsync($"enclave: invalid configuration: {failure}");
+                }
+
+                return 2;
+            }
+            catch (IOException ex) when (ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await Console.Error.WriteLineAsync($"enclave: cannot listen: {ex.Message}. Choose another address with --urls.");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

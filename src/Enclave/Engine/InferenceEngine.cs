@@ -1,0 +1,204 @@
+using System.Threading.Channels;
+using Enclave.Native;
+using Enclave.Native.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Engine;
+
+/// <summary>
+/// Serves one GGUF model with continuous batching: every admitted request becomes a sequence in one shared
+/// llama.cpp context, and one decode loop thread runs one <c>llama_decode</c> per step for all of them,
+/// interleaving chunked prompt prefill with the decoding of running sequences. Submission, tokenization and
+/// status are thread-safe; only the loop thread touches the context.
+/// </summary>
+public sealed partial class InferenceEngine : IDisposable
+{
+    private readonly EngineOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<PendingGeneration> _queue;
+    private readonly Channel<EmbeddingJob> _embeddingQueue;
+    private readonly ManualResetEventSlim _work = new(false);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread? _loop;
+    private readonly SafeLlamaContextHandle? _context;
+    private readonly Lazy<SafeLlamaContextHandle> _embeddingContext;
+    private readonly int _embeddingContextSize;
+    private int _queued;
+    private int _active;
+    private long _kvUsed;
+    private long _promptTokens;
+    private long _generatedTokens;
+    private long _steps;
+
+    private InferenceEngine(LlamaModel model, EngineOptions options, ILogger logger)
+    {
+        Model = model;
+        _options = options;
+        _logger = logger;
+        Slots = options.EffectiveSlots;
+        Threads = options.EffectiveThreads;
+        ContextPerSequence = options.EffectiveContextSize(model.TrainContextLength);
+        _queue = Channel.CreateBounded<PendingGeneration>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        _embeddingQueue = Channel.CreateBounded<EmbeddingJob>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        _embeddingContextSize = Math.Clamp(model.TrainContextLength > 0 ? model.TrainContextLength : 512, 32, 8192);
+        _embeddingContext = new Lazy<SafeLlamaContextHandle>(CreateEmbeddingContext, LazyThreadSafetyMode.ExecutionAndPublication);
+
+        if (!model.IsEmbeddingOnly)
+        {
+            var p = LlamaNative.llama_context_default_params();
+            p.NCtx = (uint)(ContextPerSequence * Slots);
+            p.NSeqMax = (uint)Slots;
+            p.NBatch = (uint)options.BatchSize;
+            p.NUbatch = (uint)options.BatchSize;
+            p.NThreads = Threads;
+            p.NThreadsBatch = Threads;
+            p.NoPerf = 1;
+            _context = SafeLlamaContextHandle.Create(model.Handle, p);
+            ContextPerSequence = (int)LlamaNative.llama_n_ctx_seq(_context.DangerousGetHandle());
+        }
+
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = "enclave-decode" };
+        _loop.Start();
+    }
+
+    public LlamaModel Model { get; }
+
+    public int Slots { get; }
+
+    public int Threads { get; }
+
+    /// <summary>Tokens one sequence may hold (prompt plus completion).</summary>
+    public int ContextPerSequence { get; }
+
+    public bool IsGenerative => !Model.IsEmbeddingOnly;
+
+    /// <summary>Loads the model and starts the decode loop. Throws <see cref="LlamaException"/> when llama.cpp refuses.</summary>
+    public static InferenceEngine Load(EngineOptions options, ILogger logger)
+    {
+        var model = LlamaModel.Load(options.Path);
+        try
+        {
+            return new InferenceEngine(model, options, logger);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Tokenizes text for this model (special tokens in the text are parsed).</summary>
+    public int[] Tokenize(string text, bool addSpecial = true) => Model.Tokenize(text, addSpecial, parseSpecial: true);
+
+    /// <summary>Renders chat messages with the model's template (ChatML when it has none or llama.cpp does not know it).</summary>
+    public string RenderChat(IReadOnlyList<(string Role, string Content)> messages)
+    {
+        if (Model.ChatTemplate is { } template && LlamaModel.ApplyChatTemplate(template, messages, addAssistant: true) is { } rendered)
+        {
+            return rendered;
+        }
+
+        if (Model.ChatTemplate is not null)
+        {
+            LogTemplateFallback(_logger, Model.Path);
+        }
+
+        return LlamaModel.ApplyChatTemplate("chatml", messages, addAssistant: true)!;
+    }
+
+    /// <summary>
+    /// Offers a request to the admission queue. On <see cref="AdmissionStatus.Accepted"/> the events arrive on
+    /// <paramref name="events"/>; cancelling <paramref name="cancellationToken"/> ends the sequence and frees its
+    /// slot at the next decode step.
+    /// </summary>
+    public AdmissionStatus TrySubmit(GenerationRequest request, CancellationToken cancellationToken, out ChannelReader<GenerationEvent>? events)
+    {
+        events = null;
+        if (!IsGenerative)
+        {
+            return AdmissionStatus.NotGenerative;
+        }
+
+        if (_stopping.IsCancellationRequested)
+        {
+            return AdmissionStatus.ShuttingDown;
+        }
+
+        if (request.PromptTokens.Length == 0 || request.PromptTokens.Length >= ContextPerSequence)
+        {
+            return AdmissionStatus.ContextLengthExceeded;
+        }
+
+        var pending = new PendingGeneration(request, cancellationToken);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return AdmissionStatus.QueueFull;
+        }
+
+        Interlocked.Increment(ref _queued);
+        _work.Set();
+        events = pending.Output.Reader;
+        return AdmissionStatus.Accepted;
+    }
+
+    /// <summary>A snapshot of load and counters.</summary>
+    public EngineStatus GetStatus() => new(
+        Slots,
+        Volatile.Read(ref _active),
+        Volatile.Read(ref _queued),
+        ContextPerSequence,
+        Interlocked.Read(ref _kvUsed),
+        (long)ContextPerSequence * Slots,
+        Interlocked.Read(ref _promptTokens),
+        Interlocked.Read(ref _generatedTokens),
+        Interlocked.Read(ref _steps));
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _work.Set();
+        _loop?.Join(TimeSpan.FromSeconds(10));
+        _context?.Dispose();
+        if (_embeddingContext.IsValueCreated)
+        {
+            _embeddingContext.Value.Dispose();
+        }
+
+        Model.Dispose();
+        _stopping.Dispose();
+        _work.Dispose();
+    }
+
+    private SafeLlamaContextHandle CreateEmbeddingContext()
+    {
+        var p = LlamaNative.llama_context_default_params();
+        p.NCtx = (uint)_embeddingContextSize;
+        p.NBatch = (uint)_embeddingContextSize;
+        p.NUbatch = (uint)_embeddingContextSize;
+        p.NSeqMax = 1;
+        p.NThreads = Threads;
+        p.NThreadsBatch = Threads;
+        p.Embeddings = 1;
+        p.NoPerf = 1;
+        // Encoder models carry their pooling in metadata; decoder models are mean-pooled.
+        p.PoolingType = Model.PoolingType is null ? (int)LlamaPoolingType.Mean : (int)LlamaPoolingType.Unspecified;
+        return SafeLlamaContextHandle.Create(Model.Handle, p);
+    }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Chat template of {ModelPath} is not one llama.cpp renders; using ChatML")]
+    private static partial void LogTemplateFallback(ILogger logger, string modelPath);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "llama_decode returned {Code}; failing {Count} sequences")]
+    private static partial void LogDecodeFailed(ILogger logger, int code, int count);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Critical, Message = "Decode loop stopped unexpectedly")]
+    private static partial void LogLoopCrashed(ILogger logger, Exception error);
+}

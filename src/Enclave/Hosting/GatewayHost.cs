@@ -1,0 +1,83 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Enclave.Api;
+using Enclave.Backends;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Enclave.Hosting;
+
+/// <summary>Builds the <c>enclave serve</c> web application: options, workers, and the endpoint table.</summary>
+public static partial class GatewayHost
+{
+    public static WebApplication Build(IConfiguration configuration)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<ServerOptions>().Bind(configuration.GetSection("Server")).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiLimits>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ModelsOptions>().Bind(configuration).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
+        builder.Services.AddSingleton<LocalModels>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModels>());
+        builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
+        builder.Services.AddProblemDetails();
+
+        var server = configuration.GetSection("Server").Get<ServerOptions>() ?? new ServerOptions();
+        var limits = configuration.GetSection("Limits").Get<ApiLimits>() ?? new ApiLimits();
+        builder.WebHost.UseUrls(server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = limits.MaxBodyBytes;
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(async status =>
+        {
+            var http = status.HttpContext;
+            if (http.Response.StatusCode == StatusCodes.Status405MethodNotAllowed)
+            {
+                await ApiError.MethodNotAllowed(http.Request.Method, http.Request.Path).WriteResponseAsync(http);
+            }
+        });
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", Readiness);
+        app.MapOpenAiGateway();
+        app.MapFallback(http => ApiError.NotFound(http.Request.Path).WriteResponseAsync(http));
+        return app;
+    }
+
+    private static IResult Readiness(LocalModels models)
+    {
+        var snapshots = models.All.Select(w => w.Snapshot()).ToArray();
+        var ready = snapshots.All(s => s.State == WorkerState.Ready);
+        return Results.Json(
+            new { status = ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
+            statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>Any exception that escapes a handler becomes a 500 envelope carrying the request id; details stay in the log.</summary>
+    private sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is BadHttpRequestException bad)
+            {
+                await new ApiError(bad.StatusCode, "invalid_request_error", null, bad.Message).WriteResponseAsync(httpContext);
+                return true;
+            }
+
+            LogUnhandled(logger, httpContext.TraceIdentifier, exception);
+            await ApiError.Internal(httpContext.TraceIdentifier).WriteResponseAsync(httpContext);
+            return true;
+        }
+
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Unhandled error in request {RequestId}")]
+        private static partial void LogUnhandled(ILogger logger, string requestId, Exception error);
+    }
+}
