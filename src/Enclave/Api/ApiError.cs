@@ -49,7 +49,7 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
     public byte[] ToJsonBytes()
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
         {
             WriteTo(writer);
         }

@@ -79,7 +79,7 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
                     return;
                 case GenerationFinished finished when finished.Reason != FinishReason.Cancelled:
                     var buffer = new ArrayBufferWriter<byte>();
-                    using (var w = new Utf8JsonWriter(buffer))
+                    using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
                     {
                         WriteWhole(w, text.ToString(), finished);
                     }
@@ -98,7 +98,7 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(DataPrefix);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
         {
             write(w);
         }

@@ -123,7 +123,7 @@ public static class WorkerEndpoints
         }
 
         var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
