@@ -32,6 +32,8 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+        // Send headers now: a queued request learns at once that it was admitted.
+        await response.StartAsync(cancellationToken);
         if (chat)
         {
             await WriteEventAsync(w => WriteChunk(w, role: true, text: "", finish: null, includeUsage), cancellationToken);

@@ -47,6 +47,7 @@ public static partial class GatewayHost
         });
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", Readiness);
+        app.MapGet("/admin/workers", WorkersAsync);
         app.MapOpenAiGateway();
         app.MapFallback(http => ApiError.NotFound(http.Request.Path).WriteResponseAsync(http));
         return app;
@@ -59,6 +60,34 @@ public static partial class GatewayHost
         return Results.Json(
             new { status = ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>Each worker's process state plus its engine's live load (slots in use, queue, KV cells).</summary>
+    private static async Task<IResult> WorkersAsync(LocalModels models, CancellationToken cancellationToken)
+    {
+        var rows = new List<object>();
+        foreach (var worker in models.All)
+        {
+            var s = worker.Snapshot();
+            System.Text.Json.JsonElement? engine = null;
+            if (s.State == WorkerState.Ready)
+            {
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(TimeSpan.FromSeconds(2));
+                    engine = await worker.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("status", timeout.Token);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException)
+                {
+                    engine = null;
+                }
+            }
+
+            rows.Add(new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, engine });
+        }
+
+        return Results.Json(new { workers = rows });
     }
 
     /// <summary>Any exception that escapes a handler becomes a 500 envelope carrying the request id; details stay in the log.</summary>
