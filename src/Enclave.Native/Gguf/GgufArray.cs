@@ -62,6 +62,16 @@ public sealed class GgufArray : IReadOnlyList<GgufValue>, IEquatable<GgufArray>
         return new GgufArray(elementType, (Array)items.Clone(), null);
     }
 
+    /// <summary>Creates an array whose element type follows from <typeparamref name="T"/> (byte → UInt8, float → Float32, string → String, ...).</summary>
+    public static GgufArray Of<T>(params T[] items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var type = Enumerable.Range(0, GgufValueTypes.Count).Select(i => (GgufValueType)i).FirstOrDefault(t => GgufValueTypes.ClrType(t) == typeof(T), (GgufValueType)(-1));
+        return (int)type < 0
+            ? throw new ArgumentException($"{typeof(T).Name} is not a GGUF value type.", nameof(items))
+            : Create(type, items);
+    }
+
     public static GgufArray FromStrings(IEnumerable<string> items)
     {
         ArgumentNullException.ThrowIfNull(items);

@@ -37,7 +37,10 @@ public sealed class GgufFile
     /// <summary>Data alignment (<c>general.alignment</c>, default 32).</summary>
     public uint Alignment { get; }
 
-    /// <summary>Absolute byte offset of the tensor data section (aligned).</summary>
+    /// <summary>
+    /// Absolute byte offset of the tensor data section: the end of the header padded to <see cref="Alignment"/> (unpadded
+    /// when the file has no tensors, as in llama.cpp's vocab-only files).
+    /// </summary>
     public long DataOffset { get; }
 
     /// <summary>All metadata; enumerates in file order.</summary>

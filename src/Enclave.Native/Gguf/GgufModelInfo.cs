@@ -120,7 +120,7 @@ public sealed record GgufModelInfo
         };
     }
 
-    private static int? GetInt32(GgufFile file, string key) => file.GetValue(key)?.AsInt32();
+    private static int? GetInt32(GgufFile file, string key) => file.GetValue(key)?.AsCount();
 
     // Some architectures store per-layer values (an integer array) for head counts and feed-forward sizes.
     private static int? GetInt32OrMax(GgufFile file, string key)
@@ -133,13 +133,13 @@ public sealed record GgufModelInfo
 
         if (value.Type != GgufValueType.Array)
         {
-            return value.AsInt32();
+            return value.AsCount();
         }
 
         int? max = null;
         foreach (var element in value.AsArray())
         {
-            var v = element.AsInt32();
+            var v = element.AsCount();
             max = max is null || v > max ? v : max;
         }
 

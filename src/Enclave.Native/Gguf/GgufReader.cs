@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -40,12 +41,22 @@ public static class GgufReader
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(displayName);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return new Parser(stream, length, displayName, limits ?? GgufReaderLimits.Default).Parse();
+        limits ??= GgufReaderLimits.Default;
+        limits.Validate();
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(length, 16, Parser.BufferSize));
+        try
+        {
+            return new Parser(stream, length, displayName, limits, buffer).Parse();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private sealed class Parser
     {
-        private const int BufferSize = 64 * 1024;
+        public const int BufferSize = 64 * 1024;
         private const int MinKeyValueSize = 8 + 1 + 4 + 1;
         private const int MinTensorInfoSize = 8 + 1 + 4 + 8 + 4 + 8;
         private const int MaxNameInMessage = 120;
@@ -57,15 +68,16 @@ public static class GgufReader
         private readonly long _length;
         private readonly string _path;
         private readonly GgufReaderLimits _limits;
-        private readonly byte[] _buffer = new byte[BufferSize];
+        private readonly byte[] _buffer;
         private readonly List<long> _elementPath = [];
         private int _bufferPos;
         private int _bufferEnd;
         private long _position;
         private string _where = "header";
 
-        public Parser(Stream stream, long length, string path, GgufReaderLimits limits)
+        public Parser(Stream stream, long length, string path, GgufReaderLimits limits, byte[] buffer)
         {
+            _buffer = buffer;
             _stream = stream;
             _length = length;
             _path = path;
@@ -81,10 +93,9 @@ public static class GgufReader
             var alignment = GetAlignment(metadata);
             var tensors = ReadTensorInfos(tensorCount, alignment);
 
-            var dataOffset = AlignUp(_position, alignment);
+            // Like gguf_get_data_offset: padded to the alignment only when there is tensor data.
+            var dataOffset = tensors.Count > 0 ? AlignUp(_position, alignment) : _position;
             CheckTensorLayout(tensors, dataOffset);
-
-            _where = "metadata";
             return new GgufFile(_path, version, _length, alignment, dataOffset, metadata, tensors);
         }
 
@@ -503,7 +514,7 @@ public static class GgufReader
 
         private string ReadUtf8(int length, UTF8Encoding encoding, string what)
         {
-            if (length <= BufferSize)
+            if (length <= _buffer.Length)
             {
                 Ensure(length, what);
                 var s = encoding.GetString(_buffer, _bufferPos, length);
@@ -515,7 +526,7 @@ public static class GgufReader
             var copied = 0;
             while (copied < length)
             {
-                var chunk = Math.Min(BufferSize, length - copied);
+                var chunk = Math.Min(_buffer.Length, length - copied);
                 Ensure(chunk, what);
                 _buffer.AsSpan(_bufferPos, chunk).CopyTo(bytes.AsSpan(copied));
                 Advance(chunk);
@@ -563,7 +574,7 @@ public static class GgufReader
             _position += count;
         }
 
-        /// <summary>Makes <paramref name="count"/> bytes (at most the buffer size) available at <see cref="_bufferPos"/>.</summary>
+        /// <summary>Makes <paramref name="count"/> bytes (at most 16 or the buffer size) available at <see cref="_bufferPos"/>.</summary>
         private void Ensure(int count, string what)
         {
             if (count > Remaining)
@@ -584,7 +595,7 @@ public static class GgufReader
 
             _bufferPos = 0;
             _bufferEnd = buffered;
-            var wanted = (int)Math.Min(BufferSize, buffered + Remaining);
+            var wanted = (int)Math.Min(_buffer.Length, buffered + Remaining);
             while (_bufferEnd < count)
             {
                 var read = _stream.Read(_buffer, _bufferEnd, wanted - _bufferEnd);

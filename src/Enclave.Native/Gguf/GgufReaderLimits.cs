@@ -25,11 +25,23 @@ public sealed record GgufReaderLimits
     public int MaxTensorNameBytes { get; init; } = 63;
 
     /// <summary>Most elements in one metadata array.</summary>
-    public long MaxArrayLength { get; init; } = 1 << 26;
+    public long MaxArrayLength { get; init; } = 1 << 24;
 
     /// <summary>Deepest array nesting (1 = arrays of scalars or strings only). llama.cpp itself does not accept nested arrays.</summary>
     public int MaxArrayNesting { get; init; } = 8;
 
     /// <summary>Most elements in one tensor (product of its dimensions).</summary>
     public long MaxTensorElements { get; init; } = 1L << 40;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxTensorCount, nameof(MaxTensorCount));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxMetadataCount, nameof(MaxMetadataCount));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxKeyBytes, nameof(MaxKeyBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxStringBytes, nameof(MaxStringBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxTensorNameBytes, nameof(MaxTensorNameBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxArrayLength, nameof(MaxArrayLength));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxArrayNesting, nameof(MaxArrayNesting));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxTensorElements, nameof(MaxTensorElements));
+    }
 }

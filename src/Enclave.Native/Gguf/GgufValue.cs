@@ -93,22 +93,19 @@ public sealed class GgufValue : IEquatable<GgufValue>
         _value as GgufArray ?? throw Mismatch("an array");
 
     /// <summary>Any integer type as Int64; throws when the value is not an integer or does not fit.</summary>
-    public long AsInt64()
+    public long AsInt64() => _value switch
     {
-        switch (_value)
-        {
-            case byte v: return v;
-            case sbyte v: return v;
-            case ushort v: return v;
-            case short v: return v;
-            case uint v: return v;
-            case int v: return v;
-            case long v: return v;
-            case ulong v when v <= long.MaxValue: return (long)v;
-            case ulong v: throw OutOfRange(v.ToString(CultureInfo.InvariantCulture), "int64");
-            default: throw Mismatch("an integer");
-        }
-    }
+        byte v => v,
+        sbyte v => v,
+        ushort v => v,
+        short v => v,
+        uint v => v,
+        int v => v,
+        long v => v,
+        ulong v when v <= long.MaxValue => (long)v,
+        ulong v => throw OutOfRange(v.ToString(CultureInfo.InvariantCulture), "int64"),
+        _ => throw Mismatch("an integer"),
+    };
 
     /// <summary>Any non-negative integer as UInt64; throws when the value is not an integer or is negative.</summary>
     public ulong AsUInt64()
@@ -127,6 +124,18 @@ public sealed class GgufValue : IEquatable<GgufValue>
     {
         var v = AsInt64();
         return v is >= int.MinValue and <= int.MaxValue ? (int)v : throw OutOfRange(v.ToString(CultureInfo.InvariantCulture), "int32");
+    }
+
+    /// <summary>A non-negative integer that fits in Int32 (a count or size); throws <see cref="InvalidModelFileException"/> otherwise.</summary>
+    public int AsCount()
+    {
+        var v = AsInt32();
+        return v >= 0
+            ? v
+            : throw new InvalidModelFileException(
+                Context?.FilePath ?? string.Empty,
+                $"{Context?.Description ?? "metadata value"} must not be negative but is {v.ToString(CultureInfo.InvariantCulture)}{OffsetSuffix()}",
+                Context?.Offset);
     }
 
     /// <summary>float32, float64 or any integer as a double; throws for other types.</summary>

@@ -40,6 +40,9 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
         {
             ConnectCallback = ConnectAsync,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // A cancelled stream must close its connection at once so the worker frees the slot; draining
+            // the rest of a long generation to reuse the connection would hold the slot for seconds.
+            MaxResponseDrainSize = 0,
         })
         {
             BaseAddress = new Uri("http://worker/"),

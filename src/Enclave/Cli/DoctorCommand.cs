@@ -38,6 +38,7 @@ internal static class DoctorCommand
             table.AddRow("status", "[red]problem[/]");
             table.AddRow("what is wrong", Markup.Escape(ex.Message));
             AnsiConsole.Write(table);
+            Console.Error.WriteLine($"enclave doctor: {ex.Message}");
             return 1;
         }
     }

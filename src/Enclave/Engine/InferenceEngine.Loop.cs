@@ -161,7 +161,6 @@ public sealed partial class InferenceEngine
         }
 
         var ctx = _context!.DangerousGetHandle();
-        long kv = 0;
         foreach (var seq in _running.ToArray())
         {
             if (seq.IsPrefilling)
@@ -175,7 +174,6 @@ public sealed partial class InferenceEngine
                 seq.NPast++;
             }
 
-            kv += seq.NPast;
             if (seq.OutputIndex < 0)
             {
                 continue;
@@ -185,7 +183,7 @@ public sealed partial class InferenceEngine
             OnToken(seq, token);
         }
 
-        Interlocked.Exchange(ref _kvUsed, kv);
+        Interlocked.Exchange(ref _kvUsed, _running.Sum(s => (long)s.NPast));
     }
 
     private void OnToken(Sequence seq, int token)

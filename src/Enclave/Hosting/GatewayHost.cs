@@ -49,8 +49,27 @@ public static partial class GatewayHost
         app.MapGet("/readyz", Readiness);
         app.MapGet("/admin/workers", WorkersAsync);
         app.MapOpenAiGateway();
-        app.MapFallback(http => ApiError.NotFound(http.Request.Path).WriteResponseAsync(http));
+        app.MapFallback(NotFoundOrWrongMethod);
         return app;
+    }
+
+    // The fallback catches every unmatched request, so a known path with the wrong method is answered here.
+    private static Task NotFoundOrWrongMethod(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var methods = http.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => string.Equals("/" + e.RoutePattern.RawText?.TrimStart('/'), path, StringComparison.OrdinalIgnoreCase))
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct()
+            .ToArray();
+        if (methods.Length > 0)
+        {
+            http.Response.Headers.Allow = string.Join(", ", methods);
+            return ApiError.MethodNotAllowed(http.Request.Method, path).WriteResponseAsync(http);
+        }
+
+        return ApiError.NotFound(path).WriteResponseAsync(http);
     }
 
     private static IResult Readiness(LocalModels models)

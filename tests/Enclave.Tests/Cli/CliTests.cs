@@ -103,14 +103,16 @@ public sealed class CliTests
     [Fact]
     public async Task Doctor_BadLibraryFolder_SaysWhatIsWrong()
     {
-        var info = new ProcessStartInfo(GatewayProcess.EnclaveExecutable, ["doctor"]) { RedirectStandardOutput = true };
+        var info = new ProcessStartInfo(GatewayProcess.EnclaveExecutable, ["doctor"]) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.Environment["ENCLAVE_LLAMA_LIB_DIR"] = "/nonexistent/llama";
         info.Environment["COLUMNS"] = "200";
         using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
 
         Assert.Equal(1, process.ExitCode);
-        Assert.Contains("does not exist", output);
+        Assert.Contains("problem", await output);
+        Assert.Contains("'/nonexistent/llama' does not exist", error);
     }
 }

@@ -20,7 +20,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     {
         _process = process;
         BaseUrl = baseUrl;
-        Http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        // No draining: disposing an unfinished response closes the connection, as a client that goes away does.
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public Uri BaseUrl { get; }
