@@ -11,8 +11,20 @@ internal static class LlamaLayoutCheck
 {
     internal static void Verify()
     {
+        var problems = FindProblems(LlamaNative.llama_context_default_params(), LlamaNative.llama_model_default_params());
+        if (problems.Count > 0)
+        {
+            throw new LlamaException(
+                "The loaded llama.cpp library does not match the struct layouts Enclave was built for (llama.cpp v0.5.0): "
+                + string.Join("; ", problems)
+                + $". Use the bundled library or a build of the same release in {LlamaLibrary.LibDirVariable}.");
+        }
+    }
+
+    /// <summary>Compares default parameter structs, as read through our layout, with llama.cpp's documented defaults.</summary>
+    internal static List<string> FindProblems(LlamaContextParams c, LlamaModelParams m)
+    {
         var problems = new List<string>();
-        var c = LlamaNative.llama_context_default_params();
         Expect(problems, "llama_context_params.n_ctx", c.NCtx, 512u);
         Expect(problems, "llama_context_params.n_batch", c.NBatch, 2048u);
         Expect(problems, "llama_context_params.n_ubatch", c.NUbatch, 512u);
@@ -32,7 +44,6 @@ internal static class LlamaLayoutCheck
         Expect(problems, "llama_context_params.n_samplers", c.NSamplers, (nuint)0);
         Expect(problems, "llama_context_params.ctx_other", c.CtxOther, IntPtr.Zero);
 
-        var m = LlamaNative.llama_model_default_params();
         Expect(problems, "llama_model_params.n_gpu_layers", m.NGpuLayers, -1);
         Expect(problems, "llama_model_params.split_mode", m.SplitMode, 1);
         Expect(problems, "llama_model_params.load_mode", m.LoadMode, -1);
@@ -40,14 +51,7 @@ internal static class LlamaLayoutCheck
         Expect(problems, "llama_model_params.vocab_only", m.VocabOnly, (byte)0);
         Expect(problems, "llama_model_params.use_extra_bufts", m.UseExtraBufts, (byte)1);
         Expect(problems, "llama_model_params.load_mtp", m.LoadMtp, (byte)0);
-
-        if (problems.Count > 0)
-        {
-            throw new LlamaException(
-                "The loaded llama.cpp library does not match the struct layouts Enclave was built for (llama.cpp v0.5.0): "
-                + string.Join("; ", problems)
-                + $". Use the bundled library or a build of the same release in {LlamaLibrary.LibDirVariable}.");
-        }
+        return problems;
     }
 
     private static void Expect<T>(List<string> problems, string field, T actual, T expected)
