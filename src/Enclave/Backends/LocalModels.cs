@@ -4,13 +4,15 @@ using Microsoft.Extensions.Options;
 namespace Enclave.Backends;
 
 /// <summary>Configured local models, each served by a supervised worker. Thread-safe after start.</summary>
-public sealed class LocalModels : IHostedService, IAsyncDisposable
+public sealed partial class LocalModels : IHostedService, IAsyncDisposable
 {
     private readonly Dictionary<string, WorkerSupervisor> _workers;
+    private readonly ILogger _logger;
 
     public LocalModels(IOptions<ModelsOptions> options, ILoggerFactory loggers, TimeProvider time)
     {
         var logger = loggers.CreateLogger("Enclave.Backends");
+        _logger = logger;
         _workers = options.Value.Models.ToDictionary(
             kv => kv.Key,
             kv => new WorkerSupervisor(kv.Key, kv.Value, logger, time),
@@ -23,6 +25,11 @@ public sealed class LocalModels : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_workers.Count == 0)
+        {
+            LogNoModels(_logger);
+        }
+
         foreach (var worker in _workers.Values)
         {
             worker.Start();
@@ -32,6 +39,9 @@ public sealed class LocalModels : IHostedService, IAsyncDisposable
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Warning, Message = "No models configured: add --model NAME=PATH or a Models section in enclave.json")]
+    private static partial void LogNoModels(ILogger logger);
 
     public async ValueTask DisposeAsync()
     {

@@ -40,7 +40,13 @@ public static class EnclaveConfiguration
                 throw new ConfigurationException($"--model '{spec}' is not NAME=PATH. Example: --model stories=./models/stories260K.gguf");
             }
 
-            overrides[$"Models:{spec[..eq]}:Path"] = Path.GetFullPath(spec[(eq + 1)..]);
+            var name = spec[..eq];
+            if (name.Contains(':', StringComparison.Ordinal))
+            {
+                throw new ConfigurationException($"--model '{spec}': model names cannot contain ':' (it separates configuration sections). Use another name, for example '{name.Replace(':', '-')}'.");
+            }
+
+            overrides[$"Models:{name}:Path"] = Path.GetFullPath(spec[(eq + 1)..]);
         }
 
         builder.AddInMemoryCollection(overrides);

@@ -80,4 +80,13 @@ public sealed class ServeStartupTests
         Assert.Equal(2, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("NAME=PATH", gateway.Output);
     }
+
+    [Fact]
+    public async Task Serve_ModelNameWithColon_IsRefusedWithAlternative()
+    {
+        await using var gateway = await GatewayProcess.StartAsync([], waitReady: false, extraArgs: ["--model", $"llama3:8b={TestModels.Stories}"]);
+
+        Assert.Equal(2, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("llama3-8b", gateway.Output);
+    }
 }
