@@ -11,7 +11,7 @@ namespace Enclave.Api;
 /// After the first streamed byte, a failure is sent as a final <c>data: {"error":...}</c> event with no
 /// <c>[DONE]</c>, so a client can never mistake it for a clean finish.
 /// </summary>
-public sealed class CompletionWriter(HttpContext context, string model, bool chat, TimeProvider time)
+public sealed class CompletionWriter(HttpContext context, string model, bool chat, TimeProvider time) : IDisposable
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -19,6 +19,10 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
 
     private readonly string _id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
     private readonly long _created = time.GetUtcNow().ToUnixTimeSeconds();
+
+    // One buffer and JSON writer per stream, reused for every event.
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private Utf8JsonWriter? _json;
 
     private string Object => chat ? (_streaming ? "chat.completion.chunk" : "chat.completion") : "text_completion";
 
@@ -47,14 +51,15 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
                     await WriteEventAsync(w => WriteChunk(w, role: false, delta.Text, finish: null, includeUsage), cancellationToken);
                     break;
                 case GenerationFinished finished when finished.Reason != FinishReason.Cancelled:
-                    await WriteEventAsync(w => WriteChunk(w, role: false, text: null, FinishName(finished.Reason), includeUsage), cancellationToken);
+                    // The finish chunk, the usage chunk and [DONE] go out in one write.
+                    AppendEvent(w => WriteChunk(w, role: false, text: null, FinishName(finished.Reason), includeUsage));
                     if (includeUsage)
                     {
-                        await WriteEventAsync(w => WriteUsageChunk(w, finished), cancellationToken);
+                        AppendEvent(w => WriteUsageChunk(w, finished));
                     }
 
-                    await response.Body.WriteAsync(Done, cancellationToken);
-                    await response.Body.FlushAsync(cancellationToken);
+                    _buffer.Write(Done);
+                    await SendAsync(cancellationToken);
                     return;
                 case GenerationFinished:
                     return;
@@ -94,19 +99,37 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
         }
     }
 
+    public void Dispose() => _json?.Dispose();
+
     private static string FinishName(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
 
-    private async Task WriteEventAsync(Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    private Task WriteEventAsync(Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        buffer.Write(DataPrefix);
-        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        AppendEvent(write);
+        return SendAsync(cancellationToken);
+    }
+
+    private void AppendEvent(Action<Utf8JsonWriter> write)
+    {
+        _buffer.Write(DataPrefix);
+        if (_json is null)
         {
-            write(w);
+            _json = new Utf8JsonWriter(_buffer, JsonWriting.Options);
+        }
+        else
+        {
+            _json.Reset(_buffer);
         }
 
-        buffer.Write(EventEnd);
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
+        write(_json);
+        _json.Flush();
+        _buffer.Write(EventEnd);
+    }
+
+    private async Task SendAsync(CancellationToken cancellationToken)
+    {
+        await context.Response.Body.WriteAsync(_buffer.WrittenMemory, cancellationToken);
+        _buffer.ResetWrittenCount();
         await context.Response.Body.FlushAsync(cancellationToken);
     }
 

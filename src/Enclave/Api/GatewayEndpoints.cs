@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using Enclave.Backends;
@@ -118,27 +117,18 @@ public static partial class GatewayEndpoints
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         await response.StartAsync(ct);
-        var finished = false;
+        var relay = new SseRelay();
         try
         {
             await using var body = await upstream.Content.ReadAsStreamAsync(ct);
-            await foreach (var item in SseParser.Create(body).EnumerateAsync(ct))
-            {
-                await response.WriteAsync("data: " + item.Data + "\n\n", Encoding.UTF8, ct);
-                await response.Body.FlushAsync(ct);
-                if (item.Data == "[DONE]" || item.Data.StartsWith("{\"error\"", StringComparison.Ordinal))
-                {
-                    finished = true;
-                    break;
-                }
-            }
+            await relay.CopyAsync(body, response.Body, ct);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
             LogWorkerLost(logger, model, ex);
         }
 
-        if (!finished && !ct.IsCancellationRequested)
+        if (!relay.Finished && !ct.IsCancellationRequested)
         {
             var error = ApiError.Unavailable("The model worker stopped during generation; the response is incomplete.", "worker_crashed");
             await response.WriteAsync("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n", Encoding.UTF8, ct);

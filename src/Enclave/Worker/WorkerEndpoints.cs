@@ -70,7 +70,8 @@ public static class WorkerEndpoints
         switch (engine.TrySubmit(generation, context.RequestAborted, out var events))
         {
             case AdmissionStatus.Accepted:
-                var writer = new CompletionWriter(context, id.Name, chat, time);
+            {
+                using var writer = new CompletionWriter(context, id.Name, chat, time);
                 if (stream)
                 {
                     await writer.StreamAsync(events!, includeUsage, context.RequestAborted);
@@ -81,6 +82,8 @@ public static class WorkerEndpoints
                 }
 
                 break;
+            }
+
             case AdmissionStatus.ContextLengthExceeded:
                 throw new ApiErrorException(ApiError.ContextLengthExceeded(tokens.Length, engine.ContextPerSequence, promptParam));
             case AdmissionStatus.QueueFull:

@@ -1,0 +1,71 @@
+using System.Buffers;
+
+namespace Enclave.Api;
+
+/// <summary>
+/// Copies an upstream SSE body to the client as raw bytes, one whole event (or run of events) at a time, so a
+/// failure never leaves half an event on the wire. Knows whether the stream ended properly: with
+/// <c>data: [DONE]</c> or with an error event. Not thread-safe; one per stream.
+/// </summary>
+public sealed class SseRelay
+{
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
+    private static readonly byte[] ErrorEventStart = "data: {\"error\""u8.ToArray();
+
+    /// <summary>True once a <c>[DONE]</c> or an error event has been relayed.</summary>
+    public bool Finished { get; private set; }
+
+    /// <summary>Relays until the upstream ends or fails; throws what the upstream read throws.</summary>
+    public async Task CopyAsync(Stream upstream, Stream client, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var filled = 0;
+        try
+        {
+            while (!Finished)
+            {
+                if (filled == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await upstream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                filled += read;
+                var end = buffer.AsSpan(0, filled).LastIndexOf(EventEnd);
+                if (end < 0)
+                {
+                    continue;
+                }
+
+                var complete = end + EventEnd.Length;
+                var events = buffer.AsMemory(0, complete);
+                Finished = events.Span.EndsWith(DoneEvent) || LastEventStartsWith(events.Span, ErrorEventStart);
+                await client.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+                await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+                buffer.AsSpan(complete, filled - complete).CopyTo(buffer);
+                filled -= complete;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool LastEventStartsWith(ReadOnlySpan<byte> events, ReadOnlySpan<byte> prefix)
+    {
+        var body = events[..^EventEnd.Length];
+        var start = body.LastIndexOf(EventEnd);
+        var last = start < 0 ? body : body[(start + EventEnd.Length)..];
+        return last.StartsWith(prefix);
+    }
+}
