@@ -6,7 +6,7 @@ namespace Enclave.Bench;
 /// <summary>Finds the repository, the enclave executable of this build configuration, and the benchmark model.</summary>
 internal static class Locations
 {
-    public const string DefaultModel = "/tmp/synth/small-q8_0.gguf";
+    public const string DefaultModel = "/tmp/synth/small-q4_0.gguf";
 
     public static string BuildConfiguration => Metadata("BuildConfiguration") ?? "Release";
 
@@ -63,7 +63,7 @@ internal static class Locations
         var info = new ProcessStartInfo("python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[]
         {
-            Path.Combine(shared, "tools", "make-synthetic-gguf.py"), "--out", DefaultModel, "--preset", "small", "--type", "q8_0",
+            Path.Combine(shared, "tools", "make-synthetic-gguf.py"), "--out", DefaultModel, "--preset", "small", "--type", "q4_0",
             "--vocab-from", Path.Combine(shared, "models", "llama-2-tiny-random.gguf"),
         })
         {

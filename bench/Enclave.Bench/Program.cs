@@ -13,7 +13,7 @@ internal static class Program
             Spectre.Console.AnsiConsole.Profile.Width = 120;
         }
 
-        var model = new Option<string?>("--model") { Description = "GGUF file to benchmark. Default: /tmp/synth/small-q8_0.gguf, generated with make-synthetic-gguf.py when missing." };
+        var model = new Option<string?>("--model") { Description = "GGUF file to benchmark. Default: /tmp/synth/small-q4_0.gguf, generated with make-synthetic-gguf.py when missing." };
         var tokens = new Option<int>("--tokens") { Description = "Completion tokens per stream (decode and concurrency runs).", DefaultValueFactory = _ => 128 };
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length in tokens for the prefill measurement.", DefaultValueFactory = _ => 256 };
         var json = new Option<string?>("--json") { Description = "Also write the results as JSON to this file." };

@@ -61,8 +61,11 @@ public sealed partial class InferenceEngine : IDisposable
             p.NThreads = Threads;
             p.NThreadsBatch = Threads;
             p.NoPerf = 1;
+            // One unified KV buffer: llama.cpp then takes each batch as one ubatch whatever the order of its
+            // sequences. With a buffer per sequence it splits mixed batches into equal-length ubatches, and a
+            // step of 8 decoding sequences measured twice as slow. The engine enforces the per-sequence limit.
+            p.KvUnified = 1;
             _context = SafeLlamaContextHandle.Create(model.Handle, p);
-            ContextPerSequence = (int)LlamaNative.llama_n_ctx_seq(_context.DangerousGetHandle());
         }
 
         _loop = new Thread(RunLoop) { IsBackground = true, Name = "enclave-decode" };
