@@ -22,6 +22,9 @@ internal sealed class BenchReport(BenchSettings settings, string model, string e
 
     public IReadOnlyList<ConcurrencyResult> HttpLevels { get; set; } = [];
 
+    /// <summary>The bare llama.cpp batched loop at each level: the batching ceiling of this machine.</summary>
+    public IReadOnlyList<LoopResult> LoopLevels { get; set; } = [];
+
     /// <summary>Average busy cores per phase; other processes above <see cref="QuietLimit"/> make the figures unreliable.</summary>
     public Dictionary<string, CpuLoad?> Loads { get; } = new(StringComparer.Ordinal);
 
@@ -48,6 +51,11 @@ internal sealed class BenchReport(BenchSettings settings, string model, string e
         {
             // The ceiling for the HTTP scaling ratio: the engine's own scaling without HTTP.
             ratios.Add(new Ratio($"raw aggregate@{RawLevels[^1].Concurrency} / aggregate@{RawLevels[0].Concurrency}", RawLevels[^1].AggregateRate / RawLevels[0].AggregateRate, null));
+        }
+
+        if (LoopLevels.Count >= 2)
+        {
+            ratios.Add(new Ratio($"llama.cpp loop aggregate@{LoopLevels[^1].Concurrency} / aggregate@{LoopLevels[0].Concurrency}", LoopLevels[^1].AggregateRate / LoopLevels[0].AggregateRate, null));
         }
 
         if (RawLevels.Count > 0 && HttpLevels.Count > 0)
@@ -113,10 +121,12 @@ internal sealed class BenchReport(BenchSettings settings, string model, string e
             .AddColumn(new TableColumn("HTTP per-stream decode").RightAligned())
             .AddColumn(new TableColumn("HTTP TTFT ms").RightAligned())
             .AddColumn(new TableColumn("HTTP wall s").RightAligned())
-            .AddColumn(new TableColumn("Tokens/step raw, HTTP").RightAligned());
+            .AddColumn(new TableColumn("Tokens/step raw, HTTP").RightAligned())
+            .AddColumn(new TableColumn("llama.cpp loop t/s (ms/step)").RightAligned());
         foreach (var h in HttpLevels)
         {
             var r = RawLevels.FirstOrDefault(l => l.Concurrency == h.Concurrency);
+            var loop = LoopLevels.FirstOrDefault(l => l.Concurrency == h.Concurrency);
             levels.AddRow(
                 h.Concurrency.ToString(CultureInfo.InvariantCulture),
                 r is null ? "-" : Invariant($"{r.AggregateRate:0.0}"),
@@ -126,7 +136,8 @@ internal sealed class BenchReport(BenchSettings settings, string model, string e
                 Invariant($"{h.MedianStreamDecodeRate:0.0}"),
                 Invariant($"{h.MedianTtftMs:0.0}"),
                 Invariant($"{h.Wall.TotalSeconds:0.00}"),
-                Invariant($"{(r is null ? "-" : Steps(r))}, {Steps(h)}"));
+                Invariant($"{(r is null ? "-" : Steps(r))}, {Steps(h)}"),
+                loop is null ? "-" : Invariant($"{loop.AggregateRate:0.0} ({loop.MsPerStep:0.00})"));
         }
 
         AnsiConsole.Write(levels);
@@ -195,6 +206,14 @@ internal sealed class BenchReport(BenchSettings settings, string model, string e
             }
 
             WriteLevel(w, "http", h);
+            if (LoopLevels.FirstOrDefault(l => l.Concurrency == h.Concurrency) is { } loop)
+            {
+                w.WriteStartObject("llama_cpp_loop");
+                w.WriteNumber("aggregate_tokens_per_second", Math.Round(loop.AggregateRate, 2));
+                w.WriteNumber("ms_per_step", Math.Round(loop.MsPerStep, 3));
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 

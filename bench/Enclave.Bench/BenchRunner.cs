@@ -58,6 +58,11 @@ internal static class BenchRunner
                     report.RawLevels = await MeasureLevelsAsync(raw, prompts, settings, cancellationToken);
                     report.Loads["raw concurrency"] = monitor.Stop();
                 }
+
+                Progress($"llama.cpp loop: concurrency {string.Join(", ", settings.ConcurrencyLevels)} x {settings.CompletionTokens} steps, no engine ...");
+                monitor = new CpuMonitor();
+                report.LoopLevels = LlamaLoopReference.Measure(engine, prompts, settings.ConcurrencyLevels, settings.CompletionTokens);
+                report.Loads["llama.cpp loop"] = monitor.Stop();
             }
 
             Progress($"HTTP: starting {enclave} serve on 127.0.0.1 ...");
