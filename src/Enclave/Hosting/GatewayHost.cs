@@ -35,6 +35,10 @@ public static partial class GatewayHost
         });
 
         var app = builder.Build();
+        // Validate now, so bad settings stop start-up with their messages rather than a host failure trace.
+        _ = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<ApiLimits>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(async status =>
