@@ -110,36 +110,41 @@ public readonly struct JsonRequest(JsonElement root)
         return n;
     }
 
-    /// <summary>Reads <c>stop</c>: a string or an array of strings.</summary>
-    public IReadOnlyList<string> Stop(int maxCount, int maxLength)
+    /// <summary>Reads a field that is a string or an array of strings; null when absent.</summary>
+    public List<string>? Strings(string name)
     {
-        if (!Root.TryGetProperty("stop", out var v) || v.ValueKind == JsonValueKind.Null)
+        if (!Root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
         {
-            return [];
+            return null;
+        }
+
+        if (v.ValueKind == JsonValueKind.String)
+        {
+            return [v.GetString()!];
         }
 
         var list = new List<string>();
-        if (v.ValueKind == JsonValueKind.String)
-        {
-            list.Add(v.GetString()!);
-        }
-        else if (v.ValueKind == JsonValueKind.Array)
+        if (v.ValueKind == JsonValueKind.Array)
         {
             foreach (var item in v.EnumerateArray())
             {
                 if (item.ValueKind != JsonValueKind.String)
                 {
-                    throw Bad("Invalid type for 'stop': expected a string or an array of strings.", "stop");
+                    list = null;
+                    break;
                 }
 
                 list.Add(item.GetString()!);
             }
         }
-        else
-        {
-            throw Bad("Invalid type for 'stop': expected a string or an array of strings.", "stop");
-        }
 
+        return list ?? throw Bad($"Invalid type for '{name}': expected a string or an array of strings.", name);
+    }
+
+    /// <summary>Reads <c>stop</c>: a string or an array of strings.</summary>
+    public IReadOnlyList<string> Stop(int maxCount, int maxLength)
+    {
+        var list = Strings("stop") ?? [];
         if (list.Count > maxCount)
         {
             throw Bad($"Invalid value for 'stop': at most {maxCount} stop sequences are allowed.", "stop");

@@ -169,33 +169,7 @@ public static class WorkerEndpoints
 
     private static List<string> ReadEmbeddingInputs(JsonRequest body, ApiLimits limits)
     {
-        if (!body.Root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
-        {
-            throw JsonRequest.Bad("Missing required parameter: 'input'.", "input");
-        }
-
-        var list = new List<string>();
-        if (input.ValueKind == JsonValueKind.String)
-        {
-            list.Add(input.GetString()!);
-        }
-        else if (input.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in input.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.String)
-                {
-                    throw JsonRequest.Bad("Invalid type for 'input': expected a string or an array of strings.", "input");
-                }
-
-                list.Add(item.GetString()!);
-            }
-        }
-        else
-        {
-            throw JsonRequest.Bad("Invalid type for 'input': expected a string or an array of strings.", "input");
-        }
-
+        var list = body.Strings("input") ?? throw JsonRequest.Bad("Missing required parameter: 'input'.", "input");
         if (list.Count == 0 || list.Count > limits.MaxEmbeddingInputs)
         {
             throw JsonRequest.Bad($"Invalid value for 'input': give 1 to {limits.MaxEmbeddingInputs} inputs.", "input");
