@@ -12,7 +12,7 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
         new(StatusCodes.Status400BadRequest, "invalid_request_error", code, message, param);
 
     public static ApiError ModelNotFound(string model) =>
-        new(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist or you do not have access to it.", "model");
+        new(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", $"The model '{RequestGuard.Printable(model)}' does not exist or you do not have access to it.", "model");
 
     public static ApiError ContextLengthExceeded(int tokens, int limit, string param) =>
         new(StatusCodes.Status400BadRequest, "invalid_request_error", "context_length_exceeded",
@@ -67,7 +67,8 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
 
         context.Response.StatusCode = Status;
         context.Response.ContentType = "application/json";
-        if (Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
+        if (Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable
+            && !context.Response.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.RetryAfter))
         {
             context.Response.Headers.RetryAfter = "1";
         }

@@ -2,14 +2,19 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Enclave.Api;
 
-/// <summary>Bounds on what one request may ask for. Bound from the <c>Limits</c> section.</summary>
+/// <summary>
+/// Bounds on what one request may ask for, and the Kestrel connection limits that guard the gateway. Bound from
+/// the <c>Limits</c> section and validated at start-up; the defaults are the safe values of RELIABILITY G3.
+/// </summary>
 public sealed class ApiLimits
 {
+    /// <summary>Largest request body (Kestrel MaxRequestBodySize); larger bodies get 413 before they are read.</summary>
     [Range(1024, 1L << 31)]
     public long MaxBodyBytes { get; set; } = 8L << 20;
 
+    /// <summary>Deepest JSON nesting accepted; deeper bodies get 400 invalid_json without recursion.</summary>
     [Range(4, 256)]
-    public int MaxJsonDepth { get; set; } = 32;
+    public int MaxJsonDepth { get; set; } = 64;
 
     [Range(1, 100_000)]
     public int MaxMessages { get; set; } = 2048;
@@ -22,4 +27,59 @@ public sealed class ApiLimits
 
     [Range(1, 10_000)]
     public int MaxEmbeddingInputs { get; set; } = 256;
+
+    /// <summary>Longest accepted <c>model</c> name in characters.</summary>
+    [Range(1, 4096)]
+    public int MaxModelNameLength { get; set; } = 256;
+
+    /// <summary>Most entries in <c>tools</c> (tool calling itself is not supported yet: only an empty array passes).</summary>
+    [Range(0, 10_000)]
+    public int MaxTools { get; set; } = 128;
+
+    /// <summary>Cap on <c>max_tokens</c>; a request also may not ask for more than the context left after its prompt.</summary>
+    [Range(1, 1_048_576)]
+    public int MaxCompletionTokens { get; set; } = 32_768;
+
+    /// <summary>Cap on <c>top_logprobs</c> (log probabilities are not returned yet; any non-zero value is refused).</summary>
+    [Range(0, 100)]
+    public int MaxTopLogprobs { get; set; } = 20;
+
+    /// <summary>
+    /// Bytes of UTF-8 text assumed per token at most, for the pre-check that refuses oversized prompts without
+    /// tokenizing them. The worker uses the larger of this and the model's longest vocabulary piece.
+    /// </summary>
+    [Range(4, 4096)]
+    public int MaxBytesPerToken { get; set; } = 32;
+
+    /// <summary>Kestrel MaxRequestHeaderCount.</summary>
+    [Range(8, 1000)]
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>Kestrel MaxRequestHeadersTotalSize in bytes.</summary>
+    [Range(1024, 1 << 20)]
+    public int MaxRequestHeadersTotalBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Kestrel MaxRequestLineSize in bytes (method, target and version).</summary>
+    [Range(256, 1 << 20)]
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>Kestrel RequestHeadersTimeout: slow-header (slowloris) connections are closed after it.</summary>
+    [Range(1, 600)]
+    public int RequestHeadersTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Kestrel MinRequestBodyDataRate in bytes per second (0 turns the check off).</summary>
+    [Range(0, 1_000_000)]
+    public double MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Grace period before the minimum body data rate is enforced.</summary>
+    [Range(1, 600)]
+    public int MinRequestBodyGraceSeconds { get; set; } = 5;
+
+    /// <summary>Kestrel Http2 MaxStreamsPerConnection.</summary>
+    [Range(1, 10_000)]
+    public int MaxHttp2StreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Kestrel MaxConcurrentConnections.</summary>
+    [Range(1, 1_000_000)]
+    public long MaxConcurrentConnections { get; set; } = 4096;
 }

@@ -1,6 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Enclave.Backends;
+using Enclave.Security.Audit;
+using Enclave.Security.Auth;
+using Enclave.Security.Keys;
+using Enclave.Security.Limits;
 using Microsoft.Extensions.Options;
 
 namespace Enclave.Api;
@@ -16,21 +20,25 @@ public static partial class GatewayEndpoints
 
     public static IEndpointRouteBuilder MapOpenAiGateway(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/chat/completions", (HttpContext c, LocalModels m, IOptions<ApiLimits> l, ILoggerFactory f) => ForwardAsync(c, m, l.Value, f, "v1/chat/completions"));
-        app.MapPost("/v1/completions", (HttpContext c, LocalModels m, IOptions<ApiLimits> l, ILoggerFactory f) => ForwardAsync(c, m, l.Value, f, "v1/completions"));
-        app.MapPost("/v1/embeddings", (HttpContext c, LocalModels m, IOptions<ApiLimits> l, ILoggerFactory f) => ForwardAsync(c, m, l.Value, f, "v1/embeddings"));
-        app.MapGet("/v1/models", ListModels);
-        app.MapGet("/v1/models/{**id}", (string id, LocalModels m, IOptions<ModelsOptions> o) =>
-            m.Find(id) is null ? Error(ApiError.ModelNotFound(id)) : Results.Json(ModelEntry(id, o.Value)));
+        app.MapPost("/v1/chat/completions", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/chat/completions"))
+            .RequireAuthorization(AuthPolicies.Inference);
+        app.MapPost("/v1/completions", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/completions"))
+            .RequireAuthorization(AuthPolicies.Inference);
+        app.MapPost("/v1/embeddings", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/embeddings"))
+            .RequireAuthorization(AuthPolicies.Embeddings);
+        app.MapGet("/v1/models", ListModels).RequireAuthorization(AuthPolicies.Models);
+        app.MapGet("/v1/models/{**id}", (string id, HttpContext c, LocalModels m, IOptions<ModelsOptions> o) =>
+            m.Find(id) is null || !EnclaveClaims.CanUseModel(c.User, id) ? Error(ApiError.ModelNotFound(id)) : Results.Json(ModelEntry(id, o.Value)))
+            .RequireAuthorization(AuthPolicies.Models);
         return app;
     }
 
     private static IResult Error(ApiError error) => Results.Text(System.Text.Encoding.UTF8.GetString(error.ToJsonBytes()), "application/json", System.Text.Encoding.UTF8, error.Status);
 
-    private static IResult ListModels(LocalModels models, IOptions<ModelsOptions> options) => Results.Json(new
+    private static IResult ListModels(HttpContext context, LocalModels models, IOptions<ModelsOptions> options) => Results.Json(new
     {
         @object = "list",
-        data = models.All.Select(w => ModelEntry(w.Name, options.Value)).ToArray(),
+        data = models.All.Where(w => EnclaveClaims.CanUseModel(context.User, w.Name)).Select(w => ModelEntry(w.Name, options.Value)).ToArray(),
     });
 
     private static object ModelEntry(string name, ModelsOptions options)
@@ -40,18 +48,44 @@ public static partial class GatewayEndpoints
         return new { id = name, @object = "model", created, owned_by = "enclave" };
     }
 
-    private static async Task ForwardAsync(HttpContext context, LocalModels models, ApiLimits limits, ILoggerFactory loggers, string path)
+    private static async Task ForwardAsync(HttpContext context, ForwardServices services, string path)
     {
+        LimitLease? lease = null;
+        long used = 0;
         try
         {
-            context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: limits.MaxBodyBytes);
+            var limits = services.Limits.Value;
             string model;
-            using (var doc = await JsonRequest.ParseBodyAsync(context.Request, limits.MaxJsonDepth, context.RequestAborted))
+            long promptBound;
+            long completionBound;
+            WorkerSupervisor worker;
+            using (var guarded = await RequestGuard.ReadAsync(context.Request, limits, context.RequestAborted))
             {
-                model = new JsonRequest(doc.RootElement).RequiredString("model");
+                model = guarded.Model;
+                var doc = guarded.Document;
+
+                // A model outside the key's globs answers exactly like a model that does not exist.
+                worker = (EnclaveClaims.CanUseModel(context.User, model) ? services.Models.Find(model) : null) ?? throw new ApiErrorException(ApiError.ModelNotFound(model));
+                promptBound = TokenEstimate.PromptUpperBound(doc.RootElement);
+                completionBound = TokenEstimate.MaxCompletion(doc.RootElement, worker.ContextPerSequence ?? 4096);
             }
 
-            var worker = models.Find(model) ?? throw new ApiErrorException(ApiError.ModelNotFound(model));
+            if (context.Items[ApiKeyAuthenticationHandler.KeyItem] is ApiKeyRecord key)
+            {
+                var decision = await services.Limiter.TryAdmitAsync(key, promptBound + completionBound, context.RequestAborted);
+                RateLimitHeaders.Apply(context.Response, decision.Snapshot);
+                if (!decision.IsAdmitted)
+                {
+                    await services.Audit.AppendAsync(
+                        new AuditEvent("limits.rejected", key.Id, "denied", context.Request.Path.Value, context.TraceIdentifier, context.Connection.RemoteIpAddress?.ToString(),
+                            new Dictionary<string, string> { ["limit"] = decision.Rejection.Kind.ToString().ToLowerInvariant(), ["model"] = model }),
+                        context.RequestAborted);
+                    throw new ApiErrorException(LimitErrors.From(decision.Rejection));
+                }
+
+                lease = decision.Lease;
+            }
+
             if (!await worker.WaitReadyAsync(ReadyWait, context.RequestAborted))
             {
                 throw new ApiErrorException(ApiError.Unavailable($"The model '{model}' is not ready yet (its worker is starting or restarting). Retry shortly."));
@@ -73,7 +107,7 @@ public static partial class GatewayEndpoints
 
             using (upstream)
             {
-                await RelayAsync(context, upstream, loggers.CreateLogger("Enclave.Api"), model);
+                used = await RelayAsync(context, upstream, services.Loggers.CreateLogger("Enclave.Api"), model) ?? 0;
             }
         }
         catch (ApiErrorException ex)
@@ -83,9 +117,18 @@ public static partial class GatewayEndpoints
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }
+        finally
+        {
+            if (lease is not null)
+            {
+                await lease.SettleAsync(used);
+                await lease.DisposeAsync();
+            }
+        }
     }
 
-    private static async Task RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, string model)
+    /// <summary>Relays the worker's answer; returns the tokens it used (prompt plus completion) when known.</summary>
+    private static async Task<long?> RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, string model)
     {
         var response = context.Response;
         response.StatusCode = (int)upstream.StatusCode;
@@ -99,19 +142,19 @@ public static partial class GatewayEndpoints
         var ct = context.RequestAborted;
         if (mediaType != "text/event-stream")
         {
+            byte[] whole;
             try
             {
-                await using var body = await upstream.Content.ReadAsStreamAsync(ct);
-                await body.CopyToAsync(response.Body, ct);
+                whole = await upstream.Content.ReadAsByteArrayAsync(ct);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException && !ct.IsCancellationRequested)
             {
-                // Headers are already sent; the truncated body tells the client the response failed.
                 LogWorkerLost(logger, model, ex);
-                context.Abort();
+                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{model}' stopped before answering. Retry the request.", "worker_unavailable"));
             }
 
-            return;
+            await response.Body.WriteAsync(whole, ct);
+            return UsageOf(whole);
         }
 
         response.Headers.CacheControl = "no-cache";
@@ -128,11 +171,28 @@ public static partial class GatewayEndpoints
             LogWorkerLost(logger, model, ex);
         }
 
+        var tokens = relay.Usage is { } usage ? usage.PromptTokens + usage.CompletionTokens : (long?)null;
         if (!relay.Finished && !ct.IsCancellationRequested)
         {
             var error = ApiError.Unavailable("The model worker stopped during generation; the response is incomplete.", "worker_crashed");
             await response.WriteAsync("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n", Encoding.UTF8, ct);
             await response.Body.FlushAsync(ct);
+        }
+
+        return tokens ?? relay.DataEvents;
+    }
+
+    private static long? UsageOf(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+                && usage.TryGetProperty("total_tokens", out var total) && total.TryGetInt64(out var n) ? n : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -13,8 +13,17 @@ public sealed class SseRelay
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
     private static readonly byte[] ErrorEventStart = "data: {\"error\""u8.ToArray();
 
+    /// <summary>The worker's metering comment, <c>: usage {"prompt_tokens":P,"completion_tokens":C}</c>, sent before <c>[DONE]</c>.</summary>
+    public static readonly byte[] UsageCommentPrefix = ": usage "u8.ToArray();
+
     /// <summary>True once a <c>[DONE]</c> or an error event has been relayed.</summary>
     public bool Finished { get; private set; }
+
+    /// <summary>Token counts from the worker's usage comment, when one passed (it is not relayed).</summary>
+    public (int PromptTokens, int CompletionTokens)? Usage { get; private set; }
+
+    /// <summary>Data events relayed, a fallback count of generated tokens when a stream breaks off.</summary>
+    public int DataEvents { get; private set; }
 
     /// <summary>Relays until the upstream ends or fails; throws what the upstream read throws.</summary>
     public async Task CopyAsync(Stream upstream, Stream client, CancellationToken cancellationToken)
@@ -49,7 +58,8 @@ public sealed class SseRelay
                 var complete = end + EventEnd.Length;
                 var events = buffer.AsMemory(0, complete);
                 Finished = events.Span.EndsWith(DoneEvent) || LastEventStartsWith(events.Span, ErrorEventStart);
-                await client.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+                DataEvents += events.Span.Count("data: "u8);
+                await WriteWithoutUsageAsync(events, client, cancellationToken).ConfigureAwait(false);
                 await client.FlushAsync(cancellationToken).ConfigureAwait(false);
                 buffer.AsSpan(complete, filled - complete).CopyTo(buffer);
                 filled -= complete;
@@ -59,6 +69,33 @@ public sealed class SseRelay
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private async Task WriteWithoutUsageAsync(ReadOnlyMemory<byte> events, Stream client, CancellationToken cancellationToken)
+    {
+        var span = events.Span;
+        var at = span.StartsWith(UsageCommentPrefix) ? 0 : span.IndexOf("\n\n: usage "u8);
+        if (at < 0)
+        {
+            await client.WriteAsync(events, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var start = at == 0 ? 0 : at + EventEnd.Length;
+        var length = span[start..].IndexOf(EventEnd);
+        var json = span.Slice(start + UsageCommentPrefix.Length, length - UsageCommentPrefix.Length);
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json.ToArray());
+            Usage = (doc.RootElement.GetProperty("prompt_tokens").GetInt32(), doc.RootElement.GetProperty("completion_tokens").GetInt32());
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            Usage = null;
+        }
+
+        await client.WriteAsync(events[..start], cancellationToken).ConfigureAwait(false);
+        await client.WriteAsync(events[(start + length + EventEnd.Length)..], cancellationToken).ConfigureAwait(false);
     }
 
     private static bool LastEventStartsWith(ReadOnlySpan<byte> events, ReadOnlySpan<byte> prefix)

@@ -9,13 +9,13 @@ public sealed partial class LocalModels : IHostedService, IAsyncDisposable
     private readonly Dictionary<string, WorkerSupervisor> _workers;
     private readonly ILogger _logger;
 
-    public LocalModels(IOptions<ModelsOptions> options, ILoggerFactory loggers, TimeProvider time)
+    public LocalModels(IOptions<ModelsOptions> options, IOptions<Api.ApiLimits> limits, ILoggerFactory loggers, TimeProvider time)
     {
         var logger = loggers.CreateLogger("Enclave.Backends");
         _logger = logger;
         _workers = options.Value.Models.ToDictionary(
             kv => kv.Key,
-            kv => new WorkerSupervisor(kv.Key, kv.Value, logger, time),
+            kv => new WorkerSupervisor(kv.Key, kv.Value, limits.Value, logger, time),
             StringComparer.Ordinal);
     }
 

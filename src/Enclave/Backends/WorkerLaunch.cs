@@ -6,7 +6,7 @@ namespace Enclave.Backends;
 /// <summary>Builds the command line that starts <c>enclave worker</c> for one model from this same executable.</summary>
 internal static class WorkerLaunch
 {
-    public static ProcessStartInfo Create(string name, string socketPath, EngineOptions options)
+    public static ProcessStartInfo Create(string name, string socketPath, EngineOptions options, Api.ApiLimits limits)
     {
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find the enclave executable to start a worker.");
         var info = new ProcessStartInfo { UseShellExecute = false };
@@ -39,6 +39,13 @@ internal static class WorkerLaunch
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
+        }
+
+        // The worker validates request fields, so it must apply the same limits as the gateway.
+        foreach (var property in typeof(Api.ApiLimits).GetProperties())
+        {
+            info.Environment[$"{Hosting.EnclaveConfiguration.EnvironmentPrefix}Limits__{property.Name}"] =
+                Convert.ToString(property.GetValue(limits), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return info;

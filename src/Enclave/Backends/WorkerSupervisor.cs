@@ -15,6 +15,7 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(30);
 
     private readonly EngineOptions _options;
+    private readonly Api.ApiLimits _limits;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _socketPath;
@@ -28,14 +29,19 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
     private int? _lastExitCode;
     private string? _lastError;
 
-    public WorkerSupervisor(string name, EngineOptions options, ILogger logger, TimeProvider time)
+    public WorkerSupervisor(string name, EngineOptions options, Api.ApiLimits limits, ILogger logger, TimeProvider time)
     {
+        _limits = limits;
         Name = name;
         _options = options;
         _logger = logger;
         _time = time;
         var safe = new string(name.Select(ch => char.IsLetterOrDigit(ch) ? ch : '_').ToArray());
-        _socketPath = Path.Combine(Path.GetTempPath(), $"enclave-{Environment.ProcessId}-{safe[..Math.Min(safe.Length, 40)]}-{Guid.NewGuid().ToString("N")[..6]}.sock");
+        // Workers trust whoever reaches their socket, so it lives in a directory only this user can enter.
+        var directory = Path.Combine(Path.GetTempPath(), $"enclave-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _socketPath = Path.Combine(directory, $"{safe[..Math.Min(safe.Length, 40)]}-{Guid.NewGuid().ToString("N")[..6]}.sock");
         Client = new HttpClient(new SocketsHttpHandler
         {
             ConnectCallback = ConnectAsync,
@@ -51,6 +57,9 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
     }
 
     public string Name { get; }
+
+    /// <summary>Tokens one sequence may hold in this model's engine, read from the worker once it is ready.</summary>
+    public int? ContextPerSequence { get; private set; }
 
     /// <summary>HTTP over the worker's socket; requests fail fast while the worker is down.</summary>
     public HttpClient Client { get; }
@@ -143,7 +152,7 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
 
     private async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        using var process = Process.Start(WorkerLaunch.Create(Name, _socketPath, _options))
+        using var process = Process.Start(WorkerLaunch.Create(Name, _socketPath, _options, _limits))
             ?? throw new InvalidOperationException("The worker process did not start.");
         lock (_gate)
         {
@@ -165,6 +174,7 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
                 }
 
                 LogReady(_logger, Name, process.Id);
+                ContextPerSequence = await ReadContextAsync(cancellationToken);
                 break;
             }
 
@@ -184,6 +194,19 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
 
         // Idle pooled connections point at the dead process's socket.
         LogExited(_logger, Name, process.ExitCode);
+    }
+
+    private async Task<int?> ReadContextAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(await Client.GetStringAsync("status", cancellationToken));
+            return doc.RootElement.GetProperty("contextPerSequence").GetInt32();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            return ContextPerSequence;
+        }
     }
 
     private async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)

@@ -12,6 +12,8 @@ public static class EnclaveCli
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

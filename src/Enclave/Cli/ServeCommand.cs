@@ -20,6 +20,7 @@ internal static class ServeCommand
             {
                 var configuration = EnclaveConfiguration.Build(parse.GetValue(config), parse.GetValue(urls), parse.GetValue(models) ?? [], parse.GetValue(dataDir));
                 await using var app = GatewayHost.Build(configuration);
+                await GatewayHost.PrepareAsync(app, cancellationToken);
                 await app.RunAsync();
                 return 0;
             }

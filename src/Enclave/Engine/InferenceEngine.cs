@@ -83,6 +83,9 @@ public sealed partial class InferenceEngine : IDisposable
 
     public bool IsGenerative => !Model.IsEmbeddingOnly;
 
+    /// <summary>The most completion tokens one request may ask for (<c>MaxTokensLimit</c>, else the context).</summary>
+    public int MaxTokensLimit => _options.MaxTokensLimit > 0 ? Math.Min(_options.MaxTokensLimit, ContextPerSequence) : ContextPerSequence;
+
     /// <summary>Loads the model and starts the decode loop. Throws <see cref="LlamaException"/> when llama.cpp refuses.</summary>
     public static InferenceEngine Load(EngineOptions options, ILogger logger)
     {

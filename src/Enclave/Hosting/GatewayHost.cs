@@ -1,6 +1,10 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Enclave.Api;
 using Enclave.Backends;
+using Enclave.Security;
+using Enclave.Security.Auth;
+using Enclave.Security.Keys;
+using Enclave.Security.Limits;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +19,9 @@ public static partial class GatewayHost
         builder.Configuration.AddConfiguration(configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        // ASP.NET's per-request lines carry the raw URL, query string included; keys sent there must not reach a log.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<ServerOptions>().Bind(configuration.GetSection("Server")).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ApiLimits>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
@@ -22,16 +29,32 @@ public static partial class GatewayHost
         builder.Services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
         builder.Services.AddSingleton<LocalModels>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModels>());
+        builder.Services.AddEnclaveSecurity(configuration["Server:DataDir"] ?? EnclaveConfiguration.ResolveDataDir(null));
+        builder.Services.AddKeyLimits();
+        builder.Services.AddSingleton<ForwardServices>();
         builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
         builder.Services.AddProblemDetails();
 
         var server = configuration.GetSection("Server").Get<ServerOptions>() ?? new ServerOptions();
         var limits = configuration.GetSection("Limits").Get<ApiLimits>() ?? new ApiLimits();
-        builder.WebHost.UseUrls(server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var urls = server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var certificate = server.Tls.IsConfigured ? server.Tls.Load() : null;
+        if (certificate is null && urls.Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ConfigurationException("Server:Urls has an https:// address but no certificate is configured. Set Server:Tls:CertificatePath (and KeyPath or Password) or Server:Tls:Subject.");
+        }
+
+        builder.WebHost.UseUrls(urls);
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = limits.MaxBodyBytes;
+            if (certificate is not null)
+            {
+                k.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            }
+
+            KestrelLimits.Apply(k, limits);
         });
 
         var app = builder.Build();
@@ -41,6 +64,8 @@ public static partial class GatewayHost
         _ = app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseStatusCodePages(async status =>
         {
             var http = status.HttpContext;
@@ -49,12 +74,21 @@ public static partial class GatewayHost
                 await ApiError.MethodNotAllowed(http.Request.Method, http.Request.Path).WriteResponseAsync(http);
             }
         });
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", Readiness);
-        app.MapGet("/admin/workers", WorkersAsync);
+        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapGet("/readyz", Readiness).AllowAnonymous();
+        app.MapGet("/admin/workers", WorkersAsync).RequireAuthorization(AuthPolicies.Admin);
         app.MapOpenAiGateway();
-        app.MapFallback(NotFoundOrWrongMethod);
+        app.MapAdminKeys();
+        app.MapFallback(NotFoundOrWrongMethod).RequireAuthorization(AuthPolicies.AnyKey);
         return app;
+    }
+
+    /// <summary>Creates the database tables and applies the exposure rule before the gateway listens.</summary>
+    public static async Task PrepareAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var store = app.Services.GetRequiredService<IApiKeyStore>();
+        var server = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        await SecurityStartup.CheckAsync(store, server.Urls, app.Logger, cancellationToken);
     }
 
     // The fallback catches every unmatched request, so a known path with the wrong method is answered here.

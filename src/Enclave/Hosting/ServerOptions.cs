@@ -11,6 +11,9 @@ public sealed class ServerOptions
     [Required]
     public string Urls { get; set; } = DefaultUrls;
 
+    /// <summary>Certificate for https:// addresses.</summary>
+    public TlsOptions Tls { get; set; } = new();
+
     /// <summary>Database, models and audit checkpoints; resolved by <see cref="EnclaveConfiguration"/>.</summary>
     public string DataDir { get; set; } = "";
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using Enclave.Api;
 using Enclave.Engine;
@@ -13,6 +15,8 @@ namespace Enclave.Worker;
 /// </summary>
 public static class WorkerEndpoints
 {
+    private static readonly ConditionalWeakTable<InferenceEngine, StrongBox<int>> LongestPiece = [];
+
     public static IEndpointRouteBuilder MapWorkerEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/chat/completions", (HttpContext c, InferenceEngine e, WorkerIdentity id, IOptions<ApiLimits> l, TimeProvider t) =>
@@ -20,8 +24,11 @@ public static class WorkerEndpoints
             {
                 var (_, messages) = InferenceRequestReader.ReadChatMessages(body, l.Value);
                 RequireGenerative(e, id);
+                var fields = InferenceRequestReader.ReadGenerationFields(body, l.Value);
+                // Refuse text that cannot fit before templating or tokenizing it (the template only adds bytes).
+                InferenceRequestReader.CheckTextFits(InferenceRequestReader.Utf8Length(messages), e.ContextPerSequence, BytesPerToken(e, l.Value), "messages");
                 var tokens = e.Tokenize(e.RenderChat(messages));
-                await RunCompletionAsync(c, e, id, body, tokens, chat: true, l.Value, t, "messages");
+                await RunCompletionAsync(c, e, id, fields, tokens, chat: true, t, "messages");
             }));
         app.MapPost("/v1/completions", (HttpContext c, InferenceEngine e, WorkerIdentity id, IOptions<ApiLimits> l, TimeProvider t) =>
             HandleAsync(c, l.Value, async body =>
@@ -29,8 +36,10 @@ public static class WorkerEndpoints
                 body.RequiredString("model");
                 var prompt = InferenceRequestReader.ReadPrompt(body);
                 RequireGenerative(e, id);
+                var fields = InferenceRequestReader.ReadGenerationFields(body, l.Value);
+                InferenceRequestReader.CheckTextFits(Encoding.UTF8.GetByteCount(prompt), e.ContextPerSequence, BytesPerToken(e, l.Value), "prompt");
                 var tokens = e.Tokenize(prompt);
-                await RunCompletionAsync(c, e, id, body, tokens, chat: false, l.Value, t, "prompt");
+                await RunCompletionAsync(c, e, id, fields, tokens, chat: false, t, "prompt");
             }));
         app.MapPost("/v1/embeddings", (HttpContext c, InferenceEngine e, WorkerIdentity id, IOptions<ApiLimits> l) =>
             HandleAsync(c, l.Value, body => EmbedAsync(c, e, id, body, l.Value)));
@@ -51,7 +60,8 @@ public static class WorkerEndpoints
     {
         try
         {
-            using var doc = await JsonRequest.ParseBodyAsync(context.Request, limits.MaxJsonDepth, context.RequestAborted);
+            // The gateway has checked the body already; the worker checks again so it never trusts its caller.
+            using var doc = await JsonRequest.ParseBodyAsync(context.Request, limits.MaxJsonDepth, rejectForwardingFields: true, context.RequestAborted);
             await handle(new JsonRequest(doc.RootElement));
         }
         catch (ApiErrorException ex)
@@ -63,10 +73,43 @@ public static class WorkerEndpoints
         }
     }
 
-    private static async Task RunCompletionAsync(HttpContext context, InferenceEngine engine, WorkerIdentity id, JsonRequest body,
-        int[] tokens, bool chat, ApiLimits limits, TimeProvider time, string promptParam)
+    /// <summary>
+    /// Longest UTF-8 text one token of this model can stand for: the longest vocabulary piece, or the configured
+    /// floor when larger (it also covers special tokens, which the piece scan does not render). Computed once.
+    /// </summary>
+    private static int BytesPerToken(InferenceEngine engine, ApiLimits limits)
     {
-        var (generation, stream, includeUsage) = InferenceRequestReader.ReadGeneration(body, tokens, limits);
+        var longest = LongestPiece.GetValue(engine, e =>
+        {
+            var bytes = new List<byte>(64);
+            var max = 1;
+            for (var token = 0; token < e.Model.VocabSize; token++)
+            {
+                bytes.Clear();
+                e.Model.AppendPiece(token, bytes);
+                max = Math.Max(max, bytes.Count);
+            }
+
+            return new StrongBox<int>(max);
+        });
+        return Math.Max(longest.Value, limits.MaxBytesPerToken);
+    }
+
+    private static async Task RunCompletionAsync(HttpContext context, InferenceEngine engine, WorkerIdentity id, GenerationFields fields,
+        int[] tokens, bool chat, TimeProvider time, string promptParam)
+    {
+        if (tokens.Length >= engine.ContextPerSequence)
+        {
+            throw new ApiErrorException(ApiError.ContextLengthExceeded(tokens.Length, engine.ContextPerSequence, promptParam));
+        }
+
+        if (fields.MaxTokens is { } asked && asked > engine.MaxTokensLimit)
+        {
+            throw JsonRequest.Bad($"Invalid value for 'max_tokens': at most {engine.MaxTokensLimit} tokens may be generated per request on this model.", "max_tokens", "integer_above_max_value");
+        }
+
+        var generation = InferenceRequestReader.ToGeneration(fields, tokens, engine.ContextPerSequence);
+        var (stream, includeUsage) = (fields.Stream, fields.IncludeUsage);
         switch (engine.TrySubmit(generation, context.RequestAborted, out var events))
         {
             case AdmissionStatus.Accepted:
@@ -100,16 +143,22 @@ public static class WorkerEndpoints
     {
         body.RequiredString("model");
         var inputs = ReadEmbeddingInputs(body, limits);
+        var bytesPerToken = BytesPerToken(engine, limits);
+        foreach (var input in inputs)
+        {
+            InferenceRequestReader.CheckTextFits(Encoding.UTF8.GetByteCount(input), engine.EmbeddingContextSize, bytesPerToken, "input");
+        }
+
         var format = body.Has("encoding_format") ? body.RequiredString("encoding_format") : "float";
         if (format is not ("float" or "base64"))
         {
-            throw JsonRequest.Bad($"Invalid value for 'encoding_format': '{format}'. Supported values are: 'float' and 'base64'.", "encoding_format");
+            throw JsonRequest.Bad($"Invalid value for 'encoding_format': '{RequestGuard.Printable(format)}'. Supported values are: 'float' and 'base64'.", "encoding_format", "invalid_value");
         }
 
         var dimensions = body.WholeNumber("dimensions", 1, 1_000_000);
         if (dimensions is not null && dimensions != engine.Model.EmbeddingLength)
         {
-            throw JsonRequest.Bad($"Invalid value for 'dimensions': this model produces {engine.Model.EmbeddingLength} dimensions.", "dimensions");
+            throw JsonRequest.Bad($"Invalid value for 'dimensions': this model produces {engine.Model.EmbeddingLength} dimensions.", "dimensions", "invalid_value");
         }
 
         var outcome = await engine.EmbedAsync(inputs, context.RequestAborted);
@@ -169,15 +218,20 @@ public static class WorkerEndpoints
 
     private static List<string> ReadEmbeddingInputs(JsonRequest body, ApiLimits limits)
     {
-        var list = body.Strings("input") ?? throw JsonRequest.Bad("Missing required parameter: 'input'.", "input");
-        if (list.Count == 0 || list.Count > limits.MaxEmbeddingInputs)
+        if (body.Root.TryGetProperty("input", out var raw) && raw.ValueKind == JsonValueKind.Array && raw.GetArrayLength() > limits.MaxEmbeddingInputs)
         {
-            throw JsonRequest.Bad($"Invalid value for 'input': give 1 to {limits.MaxEmbeddingInputs} inputs.", "input");
+            throw JsonRequest.Bad($"Invalid value for 'input': at most {limits.MaxEmbeddingInputs} inputs are allowed.", "input", "array_above_max_length");
+        }
+
+        var list = body.Strings("input") ?? throw JsonRequest.Bad("Missing required parameter: 'input'.", "input", "missing_required_parameter");
+        if (list.Count == 0)
+        {
+            throw JsonRequest.Bad($"Invalid value for 'input': give 1 to {limits.MaxEmbeddingInputs} inputs.", "input", "invalid_value");
         }
 
         if (list.Any(s => s.Length == 0))
         {
-            throw JsonRequest.Bad("Invalid value for 'input': inputs must not be empty strings.", "input");
+            throw JsonRequest.Bad("Invalid value for 'input': inputs must not be empty strings.", "input", "invalid_value");
         }
 
         return list;

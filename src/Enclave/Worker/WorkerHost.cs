@@ -28,7 +28,8 @@ public static partial class WorkerHost
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new WorkerIdentity(name));
-        builder.Services.AddOptions<ApiLimits>();
+        // The gateway hands its Limits section to the worker as ENCLAVE__Limits__* variables (see WorkerLaunch).
+        builder.Services.AddOptions<ApiLimits>().Bind(new ConfigurationBuilder().AddEnvironmentVariables(Hosting.EnclaveConfiguration.EnvironmentPrefix).Build().GetSection("Limits"));
         builder.Services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Enclave.Engine");

@@ -114,11 +114,11 @@ public sealed class BadRequestTests(SharedGateway shared)
     }
 
     [Fact]
-    public async Task Post_WrongContentType_Is400()
+    public async Task Post_WrongContentType_Is415()
     {
         using var response = await _gateway.Http.PostAsync("/v1/chat/completions", new StringContent("{}", Encoding.UTF8, "text/plain"));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
     private async Task AssertStillHealthyAsync()

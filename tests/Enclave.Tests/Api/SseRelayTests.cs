@@ -126,4 +126,18 @@ public sealed class SseRelayTests
 
         Assert.Equal(big + "data: [DONE]\n\n", output);
     }
+
+    [Fact]
+    public async Task Copy_UsageComment_IsReadAndNotRelayed()
+    {
+        var relay = new SseRelay();
+        using var client = new MemoryStream();
+        var upstream = "data: {\"a\":1}\n\n: usage {\"prompt_tokens\":7,\"completion_tokens\":3}\n\ndata: [DONE]\n\n";
+
+        await relay.CopyAsync(new ChunkedStream([upstream[..20], upstream[20..]], false), client, CancellationToken.None);
+
+        Assert.Equal("data: {\"a\":1}\n\ndata: [DONE]\n\n", Encoding.UTF8.GetString(client.ToArray()));
+        Assert.Equal((7, 3), relay.Usage);
+        Assert.True(relay.Finished);
+    }
 }

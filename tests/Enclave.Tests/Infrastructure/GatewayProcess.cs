@@ -26,6 +26,12 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
+    /// <summary>The gateway's --data-dir (database, secrets, audit).</summary>
+    public string DataDir { get; private init; } = "";
+
+    /// <summary>A free loopback port, for tests that choose the listen address themselves.</summary>
+    public static int FreeTcpPort() => FreePort();
+
     public HttpClient Http { get; }
 
     public int ProcessId => _process.Id;
@@ -48,9 +54,10 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static string EnclaveExecutable => Path.Combine(AppContext.BaseDirectory, "enclave");
 
     /// <summary>Starts a gateway serving <paramref name="models"/> (name, path, settings) with 1 thread per model.</summary>
-    public static async Task<GatewayProcess> StartAsync(IEnumerable<ModelSpec> models, IDictionary<string, string>? environment = null, bool waitReady = true, IReadOnlyList<string>? extraArgs = null)
+    public static async Task<GatewayProcess> StartAsync(IEnumerable<ModelSpec> models, IDictionary<string, string>? environment = null, bool waitReady = true, IReadOnlyList<string>? extraArgs = null, string? dataDir = null, string? urls = null)
     {
         var port = FreePort();
+        dataDir ??= Path.Combine(Path.GetTempPath(), "enclave-tests-" + Guid.NewGuid().ToString("N"));
         var info = new ProcessStartInfo(EnclaveExecutable)
         {
             RedirectStandardOutput = true,
@@ -59,9 +66,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         };
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+        info.ArgumentList.Add(urls ?? $"http://127.0.0.1:{port}");
         info.ArgumentList.Add("--data-dir");
-        info.ArgumentList.Add(Path.Combine(Path.GetTempPath(), "enclave-tests-" + Guid.NewGuid().ToString("N")));
+        info.ArgumentList.Add(dataDir);
         foreach (var model in models)
         {
             info.ArgumentList.Add("--model");
@@ -84,7 +91,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
-        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}")) { DataDir = dataDir };
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Append(e.Data);
         process.BeginOutputReadLine();
