@@ -21,7 +21,7 @@ internal static unsafe class LlamaLoopReference
         p.NUbatch = 512;
         p.NThreads = engine.Threads;
         p.NThreadsBatch = engine.Threads;
-        p.KvUnified = 1;
+        p.KvUnified = 0; // as the engine: one KV stream per sequence
         p.NoPerf = 1;
         using var context = SafeLlamaContextHandle.Create(engine.Model.Handle, p);
         var ctx = context.DangerousGetHandle();

@@ -5,16 +5,17 @@ namespace Enclave.Engine;
 
 public sealed partial class InferenceEngine
 {
+    // Kept ordered by sequence id: llama.cpp puts consecutive ids in one ubatch.
     private readonly List<Sequence> _running = [];
-    private readonly Stack<int> _freeSeqIds = new();
+    private readonly SortedSet<int> _freeSeqIds = [];
 
     private void RunLoop()
     {
         try
         {
-            for (var i = _options.EffectiveSlots - 1; i >= 0; i--)
+            for (var i = 0; i < _options.EffectiveSlots; i++)
             {
-                _freeSeqIds.Push(i);
+                _freeSeqIds.Add(i);
             }
 
             LlamaBatch? batch = _context is null ? null : new LlamaBatch(_options.BatchSize, _options.EffectiveSlots);
@@ -89,9 +90,11 @@ public sealed partial class InferenceEngine
             var limit = _options.MaxTokensLimit > 0 ? Math.Min(room, _options.MaxTokensLimit) : room;
             var maxTokens = Math.Min(request.MaxTokens ?? limit, limit);
             var sampler = SamplerChain.Create(request.Sampling, Model.VocabSize, request.PromptTokens);
-            var seqId = _freeSeqIds.Pop();
+            var seqId = _freeSeqIds.Min;
+            _freeSeqIds.Remove(seqId);
             LlamaNative.llama_memory_seq_rm(LlamaNative.llama_get_memory(_context!.DangerousGetHandle()), seqId, -1, -1);
-            _running.Add(new Sequence(seqId, pending, sampler, maxTokens));
+            var at = _running.FindIndex(s => s.SeqId > seqId);
+            _running.Insert(at < 0 ? _running.Count : at, new Sequence(seqId, pending, sampler, maxTokens));
             Interlocked.Increment(ref _active);
         }
     }
@@ -111,6 +114,10 @@ public sealed partial class InferenceEngine
     private void Step(LlamaBatch batch)
     {
         batch.Clear();
+
+        // Every decoding sequence gets its next token in every step; prompts are prefilled in chunks from what
+        // is left, so one long prompt never stalls running streams. Tokens go in sequence-id order.
+        var prefillRoom = batch.Capacity - _running.Count(seq => !seq.IsPrefilling);
         foreach (var seq in _running)
         {
             seq.OutputIndex = -1;
@@ -118,18 +125,11 @@ public sealed partial class InferenceEngine
             if (!seq.IsPrefilling)
             {
                 seq.OutputIndex = batch.Add(seq.LastToken, seq.NPast, seq.SeqId, output: true);
-            }
-        }
-
-        // Prefill in chunks after the decoding tokens, so one long prompt never stalls running streams.
-        foreach (var seq in _running)
-        {
-            if (!seq.IsPrefilling)
-            {
                 continue;
             }
 
-            var take = Math.Min(Math.Min(batch.Capacity - batch.Count, _options.PrefillChunk), seq.Prompt.Length - seq.PrefillPos);
+            var take = Math.Min(Math.Min(prefillRoom, _options.PrefillChunk), seq.Prompt.Length - seq.PrefillPos);
+            prefillRoom -= take;
             seq.StepPrefill = take;
             for (var k = 0; k < take; k++)
             {
@@ -236,7 +236,7 @@ public sealed partial class InferenceEngine
         seq.Output.TryComplete();
         LlamaNative.llama_memory_seq_rm(LlamaNative.llama_get_memory(_context!.DangerousGetHandle()), seq.SeqId, -1, -1);
         _running.Remove(seq);
-        _freeSeqIds.Push(seq.SeqId);
+        _freeSeqIds.Add(seq.SeqId);
         seq.Dispose();
         Interlocked.Decrement(ref _active);
         Interlocked.Exchange(ref _kvUsed, _running.Sum(s => (long)s.NPast));

@@ -61,11 +61,13 @@ public sealed partial class InferenceEngine : IDisposable
             p.NThreads = Threads;
             p.NThreadsBatch = Threads;
             p.NoPerf = 1;
-            // One unified KV buffer: llama.cpp then takes each batch as one ubatch whatever the order of its
-            // sequences. With a buffer per sequence it splits mixed batches into equal-length ubatches, and a
-            // step of 8 decoding sequences measured twice as slow. The engine enforces the per-sequence limit.
-            p.KvUnified = 1;
+            // One KV stream per sequence (kv_unified = false): a sequence's attention then never sees the other
+            // sequences' cells, so a greedy request gives the same tokens alone or batched. A unified buffer was as
+            // fast but its results depended on what else was in the batch. llama.cpp splits a batch into ubatches
+            // of consecutive sequence ids, so the loop hands out the lowest free id and orders batches by id.
+            p.KvUnified = 0;
             _context = SafeLlamaContextHandle.Create(model.Handle, p);
+            ContextPerSequence = (int)LlamaNative.llama_n_ctx_seq(_context.DangerousGetHandle());
         }
 
         _loop = new Thread(RunLoop) { IsBackground = true, Name = "enclave-decode" };

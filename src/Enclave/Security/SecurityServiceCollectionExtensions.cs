@@ -18,6 +18,7 @@ public static class SecurityServiceCollectionExtensions
         services.TryAddSingleton<IApiKeyStore>(sp => new SqliteApiKeyStore(sp.GetRequiredService<EnclaveDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IAuditLog>(sp => new SqliteAuditLog(sp.GetRequiredService<EnclaveDatabase>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<KeyPresence>();
+        services.TryAddSingleton<AuthFailureLimiter>();
         services.TryAddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -9,7 +9,7 @@ namespace Enclave.Security.Auth;
 /// Renders authentication and authorization failures as OpenAI error envelopes (401 <c>invalid_api_key</c>,
 /// 403 <c>insufficient_scope</c>) and records each one in the audit log. The body never echoes the key.
 /// </summary>
-public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit) : IAuthorizationMiddlewareResultHandler
+public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit, AuthFailureLimiter failures) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -19,6 +19,14 @@ public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit) : IAutho
         {
             var reason = context.Items[ApiKeyAuthenticationHandler.FailureItem] as string ?? "missing";
             await audit.AppendAsync(Event(context, "auth.failure", "denied", reason), context.RequestAborted);
+            if (failures.RecordFailure(context.Connection.RemoteIpAddress) is { } wait)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await new ApiError(StatusCodes.Status429TooManyRequests, "requests", "rate_limit_exceeded",
+                    "Too many failed authentication attempts from this address. Wait before retrying.").WriteResponseAsync(context);
+                return;
+            }
+
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await new ApiError(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",
                 "Invalid or missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.").WriteResponseAsync(context);
