@@ -13,23 +13,9 @@ public sealed class KeysCliTests : IDisposable
 
     private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
     {
-        var info = new ProcessStartInfo(GatewayProcess.EnclaveExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        info.ArgumentList.Add("--data-dir");
-        info.ArgumentList.Add(_dir.Path);
-        info.Environment["COLUMNS"] = "200";
-        info.Environment.Remove("ENCLAVE_AUDIT_KEY");
-        info.Environment.Remove("ENCLAVE_KEY_HASH_KEY");
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        return await EnclaveCommand.RunAsync(
+            [.. args, "--data-dir", _dir.Path],
+            new Dictionary<string, string?> { ["ENCLAVE_AUDIT_KEY"] = null, ["ENCLAVE_KEY_HASH_KEY"] = null });
     }
 
     private async Task<(string Id, string Key)> CreateAsync(params string[] extra)

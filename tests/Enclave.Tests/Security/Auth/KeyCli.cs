@@ -15,19 +15,5 @@ internal static class KeyCli
         return (json.GetProperty("id").GetString()!, json.GetProperty("key").GetString()!);
     }
 
-    public static async Task<(int Code, string Output, string Error)> RunAsync(IEnumerable<string> args)
-    {
-        var info = new ProcessStartInfo(GatewayProcess.EnclaveExecutable) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int Code, string Output, string Error)> RunAsync(IEnumerable<string> args) => EnclaveCommand.RunAsync(args);
 }
