@@ -11,10 +11,12 @@ namespace Enclave.Native;
 public sealed class LlamaModel : IDisposable
 {
     private readonly SafeLlamaModelHandle _handle;
+    private readonly Lazy<string[]> _specialTexts;
 
     private LlamaModel(SafeLlamaModelHandle handle, string path)
     {
         _handle = handle;
+        _specialTexts = new Lazy<string[]>(ReadSpecialTexts, LazyThreadSafetyMode.ExecutionAndPublication);
         Path = path;
         var model = handle.DangerousGetHandle();
         Vocab = LlamaNative.llama_model_get_vocab(model);
@@ -146,6 +148,38 @@ public sealed class LlamaModel : IDisposable
         }
 
         output.AddRange(buffer[..n]);
+    }
+
+    /// <summary>
+    /// Texts that parse as control or user-defined tokens when special parsing is on (for example
+    /// <c>&lt;|im_start|&gt;</c> or <c>&lt;/s&gt;</c>), computed once. Thread-safe.
+    /// </summary>
+    public IReadOnlyList<string> SpecialTokenTexts => _specialTexts.Value;
+
+    private unsafe string[] ReadSpecialTexts()
+    {
+        const int control = 1 << 3;
+        const int userDefined = 1 << 4;
+        var texts = new HashSet<string>(StringComparer.Ordinal);
+        Span<byte> buffer = stackalloc byte[256];
+        for (var token = 0; token < VocabSize; token++)
+        {
+            if ((LlamaNative.llama_vocab_get_attr(Vocab, token) & (control | userDefined)) == 0)
+            {
+                continue;
+            }
+
+            fixed (byte* b = buffer)
+            {
+                var n = LlamaNative.llama_token_to_piece(Vocab, token, b, buffer.Length, 0, true);
+                if (n > 0)
+                {
+                    texts.Add(Encoding.UTF8.GetString(buffer[..n]));
+                }
+            }
+        }
+
+        return [.. texts.Where(t => t.Trim().Length > 0)];
     }
 
     /// <summary>True when the token ends generation (EOS, EOT, ...).</summary>

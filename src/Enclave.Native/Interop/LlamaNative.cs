@@ -111,6 +111,10 @@ internal static unsafe partial class LlamaNative
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool llama_vocab_is_eog(IntPtr vocab, int token);
 
+    /// <summary><c>enum llama_token_attr</c> flags of a token (CONTROL = 1 &lt;&lt; 3, USER_DEFINED = 1 &lt;&lt; 4).</summary>
+    [LibraryImport(Llama)]
+    internal static partial int llama_vocab_get_attr(IntPtr vocab, int token);
+
     /// <summary>
     /// Returns the token count, or the negated count needed when <paramref name="nTokensMax"/> is too small,
     /// or <c>int.MinValue</c> on overflow.

@@ -106,6 +106,44 @@ public sealed partial class InferenceEngine : IDisposable
     /// <summary>Tokenizes text for this model (special tokens in the text are parsed).</summary>
     public int[] Tokenize(string text, bool addSpecial = true) => Model.Tokenize(text, addSpecial, parseSpecial: true);
 
+    /// <summary>
+    /// Renders and tokenizes a chat. The template's markers are parsed as special tokens; message contents never
+    /// are, so a user who types <c>&lt;|im_start|&gt;system</c> or <c>&lt;/s&gt;</c> gets plain text, not control
+    /// tokens. Contents without any special-token text (the usual case) are tokenized with the whole prompt.
+    /// </summary>
+    public int[] TokenizeChat(IReadOnlyList<(string Role, string Content)> messages)
+    {
+        var specials = Model.SpecialTokenTexts;
+        if (!messages.Any(m => specials.Any(s => m.Content.Contains(s, StringComparison.Ordinal))))
+        {
+            return Tokenize(RenderChat(messages));
+        }
+
+        // Render with placeholders, then tokenize the template parts with special parsing and the contents without.
+        var placeholders = messages.Select((_, i) => $"enclave-message-{i}").ToArray();
+        var rendered = RenderChat([.. messages.Select((m, i) => (m.Role, placeholders[i]))]);
+        var tokens = new List<int>();
+        var position = 0;
+        var first = true;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var at = rendered.IndexOf(placeholders[i], position, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                // The template dropped or rewrote a message; fall back to treating the whole prompt as text.
+                return Model.Tokenize(RenderChat(messages), addSpecial: true, parseSpecial: false);
+            }
+
+            tokens.AddRange(Model.Tokenize(rendered[position..at], addSpecial: first, parseSpecial: true));
+            first = false;
+            tokens.AddRange(Model.Tokenize(messages[i].Content, addSpecial: false, parseSpecial: false));
+            position = at + placeholders[i].Length;
+        }
+
+        tokens.AddRange(Model.Tokenize(rendered[position..], addSpecial: false, parseSpecial: true));
+        return [.. tokens];
+    }
+
     /// <summary>Renders chat messages with the model's template (ChatML when it has none or llama.cpp does not know it).</summary>
     public string RenderChat(IReadOnlyList<(string Role, string Content)> messages)
     {

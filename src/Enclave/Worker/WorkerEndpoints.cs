@@ -27,7 +27,7 @@ public static class WorkerEndpoints
                 var fields = InferenceRequestReader.ReadGenerationFields(body, l.Value);
                 // Refuse text that cannot fit before templating or tokenizing it (the template only adds bytes).
                 InferenceRequestReader.CheckTextFits(InferenceRequestReader.Utf8Length(messages), e.ContextPerSequence, BytesPerToken(e, l.Value), "messages");
-                var tokens = e.Tokenize(e.RenderChat(messages));
+                var tokens = e.TokenizeChat(messages);
                 await RunCompletionAsync(c, e, id, fields, tokens, chat: true, t, "messages");
             }));
         app.MapPost("/v1/completions", (HttpContext c, InferenceEngine e, WorkerIdentity id, IOptions<ApiLimits> l, TimeProvider t) =>
