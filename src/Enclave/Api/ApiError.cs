@@ -57,6 +57,9 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
         return buffer.ToArray();
     }
 
+    /// <summary>This error as a minimal-API result (the status and the envelope body).</summary>
+    public IResult ToResult() => Results.Text(System.Text.Encoding.UTF8.GetString(ToJsonBytes()), "application/json", System.Text.Encoding.UTF8, Status);
+
     /// <summary>Writes this error as the whole HTTP response (429 and 503 carry Retry-After).</summary>
     public async Task WriteResponseAsync(HttpContext context)
     {

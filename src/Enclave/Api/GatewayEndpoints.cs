@@ -28,12 +28,11 @@ public static partial class GatewayEndpoints
             .RequireAuthorization(AuthPolicies.Embeddings);
         app.MapGet("/v1/models", ListModels).RequireAuthorization(AuthPolicies.Models);
         app.MapGet("/v1/models/{**id}", (string id, HttpContext c, LocalModels m, IOptions<ModelsOptions> o) =>
-            m.Find(id) is null || !EnclaveClaims.CanUseModel(c.User, id) ? Error(ApiError.ModelNotFound(id)) : Results.Json(ModelEntry(id, o.Value)))
+            m.Find(id) is null || !EnclaveClaims.CanUseModel(c.User, id) ? ApiError.ModelNotFound(id).ToResult() : Results.Json(ModelEntry(id, o.Value)))
             .RequireAuthorization(AuthPolicies.Models);
         return app;
     }
 
-    private static IResult Error(ApiError error) => Results.Text(System.Text.Encoding.UTF8.GetString(error.ToJsonBytes()), "application/json", System.Text.Encoding.UTF8, error.Status);
 
     private static IResult ListModels(HttpContext context, LocalModels models, IOptions<ModelsOptions> options) => Results.Json(new
     {

@@ -59,7 +59,7 @@ public static class AdminKeysEndpoints
         }
         catch (ApiErrorException ex)
         {
-            return Error(ex.Error);
+            return ex.Error.ToResult();
         }
 
         try
@@ -70,7 +70,7 @@ public static class AdminKeysEndpoints
         }
         catch (ArgumentException ex)
         {
-            return Error(ApiError.BadRequest(ex.Message));
+            return ApiError.BadRequest(ex.Message).ToResult();
         }
     }
 
@@ -117,12 +117,9 @@ public static class AdminKeysEndpoints
     };
 
     private static IResult NotFound(string id) =>
-        Error(new ApiError(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", $"No key with id '{Truncate(id)}'."));
+        new ApiError(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", $"No key with id '{RequestGuard.Printable(id)}'.").ToResult();
 
-    private static IResult Error(ApiError error) =>
-        Results.Text(System.Text.Encoding.UTF8.GetString(error.ToJsonBytes()), "application/json", System.Text.Encoding.UTF8, error.Status);
 
-    private static string Truncate(string s) => s.Length <= 64 ? JsonEncodedText.Encode(s).ToString() : JsonEncodedText.Encode(s[..64]) + "…";
 
     private static AuditEvent Event(HttpContext http, string action, string target, Dictionary<string, string>? details = null) => new(
         action,
