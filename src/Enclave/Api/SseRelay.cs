@@ -25,6 +25,29 @@ public sealed class SseRelay
     /// <summary>Data events relayed, a fallback count of generated tokens when a stream breaks off.</summary>
     public int DataEvents { get; private set; }
 
+    /// <summary>
+    /// When true, the stream's last event (<c>[DONE]</c> or the error event) is kept back for
+    /// <see cref="WriteFinalEventAsync"/>, so the caller can make its usage record durable before the client sees
+    /// the end of the stream.
+    /// </summary>
+    public bool HoldFinalEvent { get; init; }
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the first event that carried generated text, or 0.</summary>
+    public long FirstContentTimestamp { get; private set; }
+
+    private byte[]? _finalEvent;
+
+    /// <summary>Sends the event kept back by <see cref="HoldFinalEvent"/>, if any.</summary>
+    public async Task WriteFinalEventAsync(Stream client, CancellationToken cancellationToken)
+    {
+        if (_finalEvent is { } final)
+        {
+            _finalEvent = null;
+            await client.WriteAsync(final, cancellationToken).ConfigureAwait(false);
+            await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Relays until the upstream ends or fails; throws what the upstream read throws.</summary>
     public async Task CopyAsync(Stream upstream, Stream client, CancellationToken cancellationToken)
     {
@@ -59,6 +82,20 @@ public sealed class SseRelay
                 var events = buffer.AsMemory(0, complete);
                 Finished = events.Span.EndsWith(DoneEvent) || LastEventStartsWith(events.Span, ErrorEventStart);
                 DataEvents += events.Span.Count("data: "u8);
+                if (FirstContentTimestamp == 0 && CarriesText(events.Span))
+                {
+                    FirstContentTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+
+                if (Finished && HoldFinalEvent)
+                {
+                    var body = events.Span[..^EventEnd.Length];
+                    var last = body.LastIndexOf(EventEnd);
+                    var cut = last < 0 ? 0 : last + EventEnd.Length;
+                    _finalEvent = events.Span[cut..].ToArray();
+                    events = events[..cut];
+                }
+
                 await WriteWithoutUsageAsync(events, client, cancellationToken).ConfigureAwait(false);
                 await client.FlushAsync(cancellationToken).ConfigureAwait(false);
                 buffer.AsSpan(complete, filled - complete).CopyTo(buffer);
@@ -96,6 +133,28 @@ public sealed class SseRelay
 
         await client.WriteAsync(events[..start], cancellationToken).ConfigureAwait(false);
         await client.WriteAsync(events[(start + length + EventEnd.Length)..], cancellationToken).ConfigureAwait(false);
+    }
+
+    // A chat delta or completion chunk with non-empty text.
+    private static bool CarriesText(ReadOnlySpan<byte> events) =>
+        HasNonEmpty(events, "\"content\":\""u8) || HasNonEmpty(events, "\"text\":\""u8);
+
+    private static bool HasNonEmpty(ReadOnlySpan<byte> events, ReadOnlySpan<byte> field)
+    {
+        while (true)
+        {
+            var at = events.IndexOf(field);
+            if (at < 0)
+            {
+                return false;
+            }
+
+            events = events[(at + field.Length)..];
+            if (events.Length > 0 && events[0] != (byte)'"')
+            {
+                return true;
+            }
+        }
     }
 
     private static bool LastEventStartsWith(ReadOnlySpan<byte> events, ReadOnlySpan<byte> prefix)

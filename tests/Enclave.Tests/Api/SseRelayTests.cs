@@ -140,4 +140,33 @@ public sealed class SseRelayTests
         Assert.Equal((7, 3), relay.Usage);
         Assert.True(relay.Finished);
     }
+
+    [Fact]
+    public async Task Copy_HoldFinalEvent_KeepsDoneUntilAskedAndSeesFirstText()
+    {
+        var relay = new SseRelay { HoldFinalEvent = true };
+        using var client = new MemoryStream();
+        var upstream = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+            + "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n: usage {\"prompt_tokens\":1,\"completion_tokens\":1}\n\ndata: [DONE]\n\n";
+
+        await relay.CopyAsync(new ChunkedStream([upstream], false), client, CancellationToken.None);
+        var before = Encoding.UTF8.GetString(client.ToArray());
+        await relay.WriteFinalEventAsync(client, CancellationToken.None);
+
+        Assert.DoesNotContain("[DONE]", before, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", Encoding.UTF8.GetString(client.ToArray()), StringComparison.Ordinal);
+        Assert.True(relay.Finished);
+        Assert.NotEqual(0, relay.FirstContentTimestamp);
+    }
+
+    [Fact]
+    public async Task Copy_OnlyEmptyContent_HasNoFirstTextTime()
+    {
+        var relay = new SseRelay();
+        using var client = new MemoryStream();
+
+        await relay.CopyAsync(new ChunkedStream(["data: {\"choices\":[{\"delta\":{\"content\":\"\"}}]}\n\n"], false), client, CancellationToken.None);
+
+        Assert.Equal(0, relay.FirstContentTimestamp);
+    }
 }
