@@ -7,6 +7,11 @@ internal static class Program
 {
     public static Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "ledger")
+        {
+            return LedgerBench.RunAsync(args[1..]);
+        }
+
         if (Console.IsOutputRedirected)
         {
             // Spectre assumes 80 columns when it cannot ask a terminal; the tables need more.

@@ -61,7 +61,7 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
                     // For the gateway's metering whatever the client asked; the gateway removes it (SSE comments
                     // are ignored by clients anyway).
                     _buffer.Write(SseRelay.UsageCommentPrefix);
-                    _buffer.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"prompt_tokens\":{finished.PromptTokens},\"completion_tokens\":{finished.CompletionTokens}}}")));
+                    _buffer.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"prompt_tokens\":{finished.PromptTokens},\"completion_tokens\":{finished.CompletionTokens},\"finish_reason\":\"{FinishName(finished.Reason)}\"}}")));
                     _buffer.Write(EventEnd);
                     _buffer.Write(Done);
                     await SendAsync(cancellationToken);

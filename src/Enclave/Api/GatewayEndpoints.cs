@@ -49,24 +49,26 @@ public static partial class GatewayEndpoints
 
     private static async Task ForwardAsync(HttpContext context, ForwardServices services, string path)
     {
+        var logger = services.Loggers.CreateLogger("Enclave.Api");
+        var meter = new RequestMeter(context, "/" + path, services.Time, services.Ledger, logger);
         LimitLease? lease = null;
-        long used = 0;
         try
         {
             var limits = services.Limits.Value;
-            string model;
             long promptBound;
             long completionBound;
             WorkerSupervisor worker;
             using (var guarded = await RequestGuard.ReadAsync(context.Request, limits, context.RequestAborted))
             {
-                model = guarded.Model;
-                var doc = guarded.Document;
+                meter.Model = guarded.Model;
+                var root = guarded.Document.RootElement;
+                meter.Stream = root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
 
                 // A model outside the key's globs answers exactly like a model that does not exist.
-                worker = (EnclaveClaims.CanUseModel(context.User, model) ? services.Models.Find(model) : null) ?? throw new ApiErrorException(ApiError.ModelNotFound(model));
-                promptBound = TokenEstimate.PromptUpperBound(doc.RootElement);
-                completionBound = TokenEstimate.MaxCompletion(doc.RootElement, worker.ContextPerSequence ?? 4096);
+                worker = (EnclaveClaims.CanUseModel(context.User, meter.Model) ? services.Models.Find(meter.Model) : null)
+                    ?? throw new ApiErrorException(ApiError.ModelNotFound(meter.Model));
+                promptBound = TokenEstimate.PromptUpperBound(root);
+                completionBound = TokenEstimate.MaxCompletion(root, worker.ContextPerSequence ?? 4096);
             }
 
             if (context.Items[ApiKeyAuthenticationHandler.KeyItem] is ApiKeyRecord key)
@@ -77,7 +79,7 @@ public static partial class GatewayEndpoints
                 {
                     await services.Audit.AppendAsync(
                         new AuditEvent("limits.rejected", key.Id, "denied", context.Request.Path.Value, context.TraceIdentifier, context.Connection.RemoteIpAddress?.ToString(),
-                            new Dictionary<string, string> { ["limit"] = decision.Rejection.Kind.ToString().ToLowerInvariant(), ["model"] = model }),
+                            new Dictionary<string, string> { ["limit"] = decision.Rejection.Kind.ToString().ToLowerInvariant(), ["model"] = meter.Model }),
                         context.RequestAborted);
                     throw new ApiErrorException(LimitErrors.From(decision.Rejection));
                 }
@@ -87,7 +89,7 @@ public static partial class GatewayEndpoints
 
             if (!await worker.WaitReadyAsync(ReadyWait, context.RequestAborted))
             {
-                throw new ApiErrorException(ApiError.Unavailable($"The model '{model}' is not ready yet (its worker is starting or restarting). Retry shortly."));
+                throw new ApiErrorException(ApiError.Unavailable($"The model '{meter.Model}' is not ready yet (its worker is starting or restarting). Retry shortly."));
             }
 
             context.Request.Body.Position = 0;
@@ -101,33 +103,40 @@ public static partial class GatewayEndpoints
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
             {
-                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{model}' stopped before answering. Retry the request.", "worker_unavailable"));
+                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{meter.Model}' stopped before answering. Retry the request.", "worker_unavailable"));
             }
 
             using (upstream)
             {
-                used = await RelayAsync(context, upstream, services.Loggers.CreateLogger("Enclave.Api"), model) ?? 0;
+                await RelayAsync(context, upstream, logger, meter);
             }
         }
         catch (ApiErrorException ex)
         {
+            meter.Fail(ex.Error.Status, ex.Error.Code);
+            await meter.CommitAsync();
             await ex.Error.WriteResponseAsync(context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
         }
         finally
         {
+            await meter.CommitAsync();
             if (lease is not null)
             {
-                await lease.SettleAsync(used);
+                await lease.SettleAsync(meter.PromptTokens + meter.CompletionTokens);
                 await lease.DisposeAsync();
             }
         }
     }
 
-    /// <summary>Relays the worker's answer; returns the tokens it used (prompt plus completion) when known.</summary>
-    private static async Task<long?> RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, string model)
+    /// <summary>
+    /// Relays the worker's answer and fills the meter. The usage record is committed before the response's final
+    /// byte: before a whole JSON body, and before a stream's <c>[DONE]</c> or final error event.
+    /// </summary>
+    private static async Task RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, RequestMeter meter)
     {
         var response = context.Response;
         response.StatusCode = (int)upstream.StatusCode;
@@ -148,18 +157,20 @@ public static partial class GatewayEndpoints
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException && !ct.IsCancellationRequested)
             {
-                LogWorkerLost(logger, model, ex);
-                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{model}' stopped before answering. Retry the request.", "worker_unavailable"));
+                LogWorkerLost(logger, meter.Model, ex);
+                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{meter.Model}' stopped before answering. Retry the request.", "worker_unavailable"));
             }
 
+            ReadWholeBody(whole, (int)upstream.StatusCode, meter);
+            await meter.CommitAsync();
             await response.Body.WriteAsync(whole, ct);
-            return UsageOf(whole);
+            return;
         }
 
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         await response.StartAsync(ct);
-        var relay = new SseRelay();
+        var relay = new SseRelay { HoldFinalEvent = true };
         try
         {
             await using var body = await upstream.Content.ReadAsStreamAsync(ct);
@@ -167,31 +178,66 @@ public static partial class GatewayEndpoints
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException && !ct.IsCancellationRequested)
         {
-            LogWorkerLost(logger, model, ex);
+            LogWorkerLost(logger, meter.Model, ex);
         }
 
-        var tokens = relay.Usage is { } usage ? usage.PromptTokens + usage.CompletionTokens : (long?)null;
-        if (!relay.Finished && !ct.IsCancellationRequested)
+        meter.FirstTextTimestamp = relay.FirstContentTimestamp;
+        meter.FinishReason = relay.FinishReason;
+        (meter.PromptTokens, meter.CompletionTokens) = relay.Usage ?? (0, relay.DataEvents);
+        if (ct.IsCancellationRequested)
         {
+            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            return;
+        }
+
+        if (!relay.Finished)
+        {
+            meter.Fail(StatusCodes.Status200OK, "worker_crashed");
+            await meter.CommitAsync();
             var error = ApiError.Unavailable("The model worker stopped during generation; the response is incomplete.", "worker_crashed");
             await response.WriteAsync("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n", Encoding.UTF8, ct);
             await response.Body.FlushAsync(ct);
+            return;
         }
 
-        return tokens ?? relay.DataEvents;
+        if (relay.Usage is null)
+        {
+            meter.Fail(StatusCodes.Status200OK, "stream_error");
+        }
+
+        await meter.CommitAsync();
+        await relay.WriteFinalEventAsync(response.Body, ct);
     }
 
-    private static long? UsageOf(byte[] body)
+    private static void ReadWholeBody(byte[] body, int status, RequestMeter meter)
     {
+        meter.Status = status;
         try
         {
             using var doc = JsonDocument.Parse(body);
-            return doc.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
-                && usage.TryGetProperty("total_tokens", out var total) && total.TryGetInt64(out var n) ? n : null;
+            var root = doc.RootElement;
+            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                meter.PromptTokens = usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out var pn) ? pn : 0;
+                meter.CompletionTokens = usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out var cn) ? cn : 0;
+            }
+
+            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                && choices[0].TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+            {
+                meter.FinishReason = finish.GetString();
+            }
+
+            if (status >= 400)
+            {
+                meter.ErrorCode = root.TryGetProperty("error", out var error) && error.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
+                    ? code.GetString()
+                    : "error";
+            }
         }
         catch (JsonException)
         {
-            return null;
+            meter.ErrorCode ??= status >= 400 ? "error" : null;
         }
     }
 

@@ -14,6 +14,7 @@ public static class EnclaveCli
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
+        root.Subcommands.Add(UsageCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

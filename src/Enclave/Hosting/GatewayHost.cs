@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Enclave.Api;
 using Enclave.Backends;
+using Enclave.Ledger;
 using Enclave.Security;
 using Enclave.Security.Auth;
 using Enclave.Security.Keys;
@@ -31,6 +32,7 @@ public static partial class GatewayHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModels>());
         builder.Services.AddEnclaveSecurity(configuration["Server:DataDir"] ?? EnclaveConfiguration.ResolveDataDir(null));
         builder.Services.AddKeyLimits();
+        builder.Services.AddUsageLedger();
         builder.Services.AddSingleton<ForwardServices>();
         builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
         builder.Services.AddProblemDetails();
@@ -79,6 +81,7 @@ public static partial class GatewayHost
         app.MapGet("/admin/workers", WorkersAsync).RequireAuthorization(AuthPolicies.Admin);
         app.MapOpenAiGateway();
         app.MapAdminKeys();
+        app.MapAdminUsage();
         app.MapFallback(NotFoundOrWrongMethod).RequireAuthorization(AuthPolicies.AnyKey);
         return app;
     }
@@ -89,6 +92,7 @@ public static partial class GatewayHost
         var store = app.Services.GetRequiredService<IApiKeyStore>();
         var server = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         await SecurityStartup.CheckAsync(store, server.Urls, app.Logger, cancellationToken);
+        await app.Services.GetRequiredService<LedgerWriter>().InitializeAsync(cancellationToken);
     }
 
     // The fallback catches every unmatched request, so a known path with the wrong method is answered here.

@@ -15,5 +15,8 @@ internal static class KeyCli
         return (json.GetProperty("id").GetString()!, json.GetProperty("key").GetString()!);
     }
 
+    /// <summary>The secret part of <c>enc_&lt;id&gt;_&lt;secret&gt;</c> (the secret itself may contain '_').</summary>
+    public static string SecretOf(string key) => key[(key.IndexOf('_', "enc_".Length) + 1)..];
+
     public static Task<(int Code, string Output, string Error)> RunAsync(IEnumerable<string> args) => EnclaveCommand.RunAsync(args);
 }

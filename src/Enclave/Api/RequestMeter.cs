@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Enclave.Ledger;
+using Enclave.Security.Auth;
+
+namespace Enclave.Api;
+
+/// <summary>
+/// What one forwarded request did, written to the usage ledger exactly once, and (by the caller) before the
+/// response's final byte, so every response a client saw complete has a durable record. One per request; not
+/// thread-safe.
+/// </summary>
+public sealed partial class RequestMeter(HttpContext context, string route, TimeProvider time, LedgerWriter ledger, ILogger logger)
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly DateTimeOffset _arrived = time.GetUtcNow();
+    private bool _written;
+
+    public string Model { get; set; } = "";
+
+    public bool Stream { get; set; }
+
+    public int PromptTokens { get; set; }
+
+    public int CompletionTokens { get; set; }
+
+    /// <summary>Stopwatch timestamp of the first generated text, or 0.</summary>
+    public long FirstTextTimestamp { get; set; }
+
+    public int Status { get; set; } = StatusCodes.Status200OK;
+
+    public string? ErrorCode { get; set; }
+
+    public string? FinishReason { get; set; }
+
+    public void Fail(int status, string? code)
+    {
+        Status = status;
+        ErrorCode = code ?? "error";
+    }
+
+    /// <summary>Commits the record (once). A ledger failure is logged, never turned into an error for the client.</summary>
+    public async Task CommitAsync()
+    {
+        if (_written)
+        {
+            return;
+        }
+
+        _written = true;
+        var record = new UsageRecord
+        {
+            RequestId = context.TraceIdentifier,
+            Time = _arrived,
+            KeyId = EnclaveClaims.KeyIdOf(context.User),
+            Model = RequestGuard.Printable(Model),
+            Route = route,
+            Stream = Stream,
+            PromptTokens = PromptTokens,
+            CompletionTokens = CompletionTokens,
+            TimeToFirstTokenMs = FirstTextTimestamp == 0 ? null : Stopwatch.GetElapsedTime(_started, FirstTextTimestamp).TotalMilliseconds,
+            LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
+            Status = Status,
+            ErrorCode = ErrorCode,
+            FinishReason = FinishReason,
+        };
+        try
+        {
+            // Not the request's token: an aborted request is recorded too.
+            await ledger.WriteAsync(record, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException or IOException)
+        {
+            LogLedgerFailed(logger, context.TraceIdentifier, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 7010, Level = LogLevel.Error, Message = "Usage record for request {RequestId} could not be written")]
+    private static partial void LogLedgerFailed(ILogger logger, string requestId, Exception error);
+}
