@@ -1,19 +1,22 @@
 namespace Enclave.Api;
 
-/// <summary>Gives every request an id (kept in <see cref="HttpContext.TraceIdentifier"/>) and returns it as <c>x-request-id</c>.</summary>
-public sealed class RequestIdMiddleware(RequestDelegate next)
+/// <summary>
+/// Gives every request a fresh id (kept in <see cref="HttpContext.TraceIdentifier"/>), returns it as
+/// <c>x-request-id</c>, and puts it in the logging scope of everything the request logs. A client's own
+/// <c>x-request-id</c> is not reused: ids key the usage ledger, and a chosen id could collide with another
+/// request's record.
+/// </summary>
+public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
 {
     public const string Header = "x-request-id";
 
-    public Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context)
     {
-        var incoming = context.Request.Headers[Header].ToString();
-        context.TraceIdentifier = IsAcceptable(incoming) ? incoming : "req_" + Guid.NewGuid().ToString("N");
+        context.TraceIdentifier = "req_" + Guid.NewGuid().ToString("N");
         context.Response.Headers[Header] = context.TraceIdentifier;
-        return next(context);
+        using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = context.TraceIdentifier }))
+        {
+            await next(context);
+        }
     }
-
-    // Ids from a trusted caller (the gateway, a proxy) are kept when short and plain.
-    private static bool IsAcceptable(string id) =>
-        id.Length is > 0 and <= 128 && id.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.');
 }

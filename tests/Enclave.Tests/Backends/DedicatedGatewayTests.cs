@@ -53,6 +53,10 @@ public sealed class DedicatedGatewayTests
         var error = JsonDocument.Parse(rest[^1]).RootElement.GetProperty("error");
         Assert.Equal("worker_crashed", error.GetProperty("code").GetString());
 
+        // The gateway's log line about the lost worker carries the request's id (JSON log scope).
+        var requestId = response.Headers.GetValues("x-request-id").Single();
+        await WaitUntilAsync(() => Task.FromResult(gateway.Output.Split('\n').Any(l => l.Contains("was lost", StringComparison.Ordinal) && l.Contains(requestId, StringComparison.Ordinal))), TimeSpan.FromSeconds(5));
+
         // The gateway and the other model keep serving while the victim restarts.
         using var other = await gateway.Http.PostAsync("/v1/completions", Json(new { model = "bystander", prompt = "The dog", max_tokens = 8, temperature = 0 }));
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
