@@ -50,7 +50,7 @@ public static partial class GatewayEndpoints
     private static async Task ForwardAsync(HttpContext context, ForwardServices services, string path)
     {
         var logger = services.Loggers.CreateLogger("Enclave.Api");
-        var meter = new RequestMeter(context, "/" + path, services.Time, services.Ledger, logger);
+        var meter = new RequestMeter(context, "/" + path, services.Time, services.Ledger, services.Telemetry, logger);
         LimitLease? lease = null;
         try
         {
@@ -81,6 +81,7 @@ public static partial class GatewayEndpoints
                         new AuditEvent("limits.rejected", key.Id, "denied", context.Request.Path.Value, context.TraceIdentifier, context.Connection.RemoteIpAddress?.ToString(),
                             new Dictionary<string, string> { ["limit"] = decision.Rejection.Kind.ToString().ToLowerInvariant(), ["model"] = meter.Model }),
                         context.RequestAborted);
+                    services.Telemetry.RecordLimitRejection(decision.Rejection.Kind.ToString().ToLowerInvariant());
                     throw new ApiErrorException(LimitErrors.From(decision.Rejection));
                 }
 

@@ -9,7 +9,7 @@ namespace Enclave.Api;
 /// response's final byte, so every response a client saw complete has a durable record. One per request; not
 /// thread-safe.
 /// </summary>
-public sealed partial class RequestMeter(HttpContext context, string route, TimeProvider time, LedgerWriter ledger, ILogger logger)
+public sealed partial class RequestMeter(HttpContext context, string route, TimeProvider time, LedgerWriter ledger, Telemetry.GatewayTelemetry telemetry, ILogger logger)
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly DateTimeOffset _arrived = time.GetUtcNow();
@@ -63,6 +63,8 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
             ErrorCode = ErrorCode,
             FinishReason = FinishReason,
         };
+        telemetry.RecordRequest(route, record.Status == StatusCodes.Status404NotFound ? "other" : record.Model, record.Backend, record.Status,
+            record.PromptTokens, record.CompletionTokens, record.TimeToFirstTokenMs / 1000, record.LatencyMs / 1000);
         try
         {
             // Not the request's token: an aborted request is recorded too.

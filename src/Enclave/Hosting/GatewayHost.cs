@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Enclave.Api;
 using Enclave.Backends;
 using Enclave.Ledger;
+using Enclave.Telemetry;
 using Enclave.Security;
 using Enclave.Security.Auth;
 using Enclave.Security.Keys;
@@ -34,6 +35,7 @@ public static partial class GatewayHost
         builder.Services.AddEnclaveSecurity(configuration["Server:DataDir"] ?? EnclaveConfiguration.ResolveDataDir(null));
         builder.Services.AddKeyLimits();
         builder.Services.AddUsageLedger();
+        builder.Services.AddGatewayTelemetry();
         builder.Services.AddSingleton<ForwardServices>();
         builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
         builder.Services.AddProblemDetails();
@@ -83,6 +85,7 @@ public static partial class GatewayHost
         app.MapOpenAiGateway();
         app.MapAdminKeys();
         app.MapAdminUsage();
+        app.MapMetrics(configuration.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
         app.MapFallback(NotFoundOrWrongMethod).RequireAuthorization(AuthPolicies.AnyKey);
         return app;
     }

@@ -9,7 +9,7 @@ namespace Enclave.Security.Auth;
 /// Renders authentication and authorization failures as OpenAI error envelopes (401 <c>invalid_api_key</c>,
 /// 403 <c>insufficient_scope</c>) and records each one in the audit log. The body never echoes the key.
 /// </summary>
-public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit, AuthFailureLimiter failures) : IAuthorizationMiddlewareResultHandler
+public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit, AuthFailureLimiter failures, Telemetry.GatewayTelemetry telemetry) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -19,6 +19,7 @@ public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit, AuthFail
         {
             var reason = context.Items[ApiKeyAuthenticationHandler.FailureItem] as string ?? "missing";
             await audit.AppendAsync(Event(context, "auth.failure", "denied", reason), context.RequestAborted);
+            telemetry.RecordAuthRejection(StatusCodes.Status401Unauthorized);
             if (failures.RecordFailure(context.Connection.RemoteIpAddress) is { } wait)
             {
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -38,6 +39,7 @@ public sealed class EnvelopeAuthorizationResultHandler(IAuditLog audit, AuthFail
             var needed = string.Join(", ", policy.Requirements.OfType<Microsoft.AspNetCore.Authorization.Infrastructure.ClaimsAuthorizationRequirement>()
                 .SelectMany(r => r.AllowedValues ?? []));
             await audit.AppendAsync(Event(context, "auth.forbidden", "denied", "scope " + needed), context.RequestAborted);
+            telemetry.RecordAuthRejection(StatusCodes.Status403Forbidden);
             await new ApiError(StatusCodes.Status403Forbidden, "permission_error", "insufficient_scope",
                 $"This API key lacks the '{needed}' scope required by this endpoint.").WriteResponseAsync(context);
             return;

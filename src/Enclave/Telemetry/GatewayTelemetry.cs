@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Reflection;
+
+namespace Enclave.Telemetry;
+
+/// <summary>
+/// Every metric the gateway emits, in one place, with OpenTelemetry GenAI semantic-convention names where they
+/// exist and explicit histogram buckets. Model names come from configuration, so they are bounded; key ids are
+/// never labels. Thread-safe.
+/// </summary>
+public sealed class GatewayTelemetry : IDisposable
+{
+    public const string MeterName = "Enclave.Gateway";
+
+    // Seconds. TTFT spans tiny local models (ms) to queued large ones (tens of seconds).
+    private static readonly double[] TtftBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    private static readonly double[] DurationBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+    private static readonly double[] PerTokenBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
+    private static readonly double[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144];
+
+    private readonly Meter _meter = new(MeterName, typeof(GatewayTelemetry).Assembly.GetName().Version?.ToString());
+    private readonly Histogram<long> _tokens;
+    private readonly Histogram<double> _ttft;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _perToken;
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _authRejections;
+    private readonly Counter<long> _limitRejections;
+
+    public GatewayTelemetry()
+    {
+        _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens used per request, by type (input or output).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [.. TokenBuckets.Select(b => (long)b)] });
+        _ttft = _meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time from request arrival to the first generated text.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TtftBuckets });
+        _duration = _meter.CreateHistogram("gen_ai.server.request.duration", "s", "Time from request arrival to the end of the response.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _perToken = _meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "Decode time per output token after the first.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PerTokenBuckets });
+        _requests = _meter.CreateCounter<long>("enclave.requests", "{request}", "Requests by route, model, backend and status.");
+        _authRejections = _meter.CreateCounter<long>("enclave.auth.rejections", "{request}", "Requests refused by authentication or authorization.");
+        _limitRejections = _meter.CreateCounter<long>("enclave.ratelimit.rejections", "{request}", "Requests refused by a per-key limit, by limit kind.");
+        var version = typeof(GatewayTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        _meter.CreateObservableGauge("enclave.build.info", () => new Measurement<int>(1, new KeyValuePair<string, object?>("version", version)), description: "Build information.");
+    }
+
+    /// <summary>Records one finished request.</summary>
+    public void RecordRequest(string route, string model, string backend, int status, int promptTokens, int completionTokens, double? ttftSeconds, double durationSeconds)
+    {
+        var operation = route.Contains("embeddings", StringComparison.Ordinal) ? "embeddings" : route.Contains("chat", StringComparison.Ordinal) ? "chat" : "text_completion";
+        _requests.Add(1, new TagList { { "route", route }, { "gen_ai.request.model", model }, { "backend", backend }, { "status", status } });
+        if (status >= 400)
+        {
+            return;
+        }
+
+        _tokens.Record(promptTokens, new("gen_ai.token.type", "input"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+        _tokens.Record(completionTokens, new("gen_ai.token.type", "output"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+        _duration.Record(durationSeconds, new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+        if (ttftSeconds is { } ttft)
+        {
+            _ttft.Record(ttft, new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+            if (completionTokens > 1)
+            {
+                _perToken.Record((durationSeconds - ttft) / (completionTokens - 1), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+            }
+        }
+    }
+
+    public void RecordAuthRejection(int status) => _authRejections.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    public void RecordLimitRejection(string kind) => _limitRejections.Add(1, new KeyValuePair<string, object?>("limit", kind));
+
+    public void Dispose() => _meter.Dispose();
+}
