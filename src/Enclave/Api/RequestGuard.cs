@@ -21,23 +21,9 @@ public static class RequestGuard
     private const int MaxEchoLength = 128;
 
     /// <summary>
-    /// Reads the whole body (at most <see cref="ApiLimits.MaxBodyBytes"/>), checks it, and re-seats
-    /// <see cref="HttpRequest.Body"/> on the bytes read (seekable, at position 0) so the caller can forward them.
-    /// Returns the validated model name.
-    /// </summary>
-    public static async Task<string> ReadModelAsync(HttpRequest request, ApiLimits limits, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(limits);
-        RequireJsonContentType(request);
-        var body = await ReadBodyAsync(request, limits.MaxBodyBytes, cancellationToken);
-        var scan = Inspect(body.Span, limits.MaxJsonDepth, rejectForwardingFields: true);
-        return CheckModel(scan, limits.MaxModelNameLength);
-    }
-
-    /// <summary>
-    /// Like <see cref="ReadModelAsync"/>, and also returns the parsed document for callers that read more fields
-    /// (budget estimates). The document is parsed only after the strict pass has accepted the body.
+    /// Reads the whole body (at most <see cref="ApiLimits.MaxBodyBytes"/>), checks it, re-seats
+    /// <see cref="HttpRequest.Body"/> on the bytes read (seekable, at position 0) so the caller can forward them,
+    /// and returns the validated model name with the parsed document (parsed only after the strict pass).
     /// </summary>
     public static async Task<GuardedRequest> ReadAsync(HttpRequest request, ApiLimits limits, CancellationToken cancellationToken)
     {
