@@ -61,7 +61,14 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
                     // For the gateway's metering whatever the client asked; the gateway removes it (SSE comments
                     // are ignored by clients anyway).
                     _buffer.Write(SseRelay.UsageCommentPrefix);
-                    _buffer.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"prompt_tokens\":{finished.PromptTokens},\"completion_tokens\":{finished.CompletionTokens},\"finish_reason\":\"{FinishName(finished.Reason)}\"}}")));
+                    _json!.Reset(_buffer);
+                    _json.WriteStartObject();
+                    _json.WriteNumber("prompt_tokens", finished.PromptTokens);
+                    _json.WriteNumber("completion_tokens", finished.CompletionTokens);
+                    _json.WriteString("finish_reason", FinishName(finished.Reason));
+                    EngineTiming.From(finished).WriteFields(_json);
+                    _json.WriteEndObject();
+                    _json.Flush();
                     _buffer.Write(EventEnd);
                     _buffer.Write(Done);
                     await SendAsync(cancellationToken);
@@ -98,6 +105,7 @@ public sealed class CompletionWriter(HttpContext context, string model, bool cha
 
                     context.Response.StatusCode = StatusCodes.Status200OK;
                     context.Response.ContentType = "application/json";
+                    context.Response.Headers[EngineTiming.Header] = EngineTiming.From(finished).ToHeaderValue();
                     await context.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken);
                     return;
             }

@@ -51,6 +51,8 @@ public static partial class GatewayEndpoints
     {
         var logger = services.Loggers.CreateLogger("Enclave.Api");
         var meter = new RequestMeter(context, "/" + path, services.Time, services.Ledger, services.Telemetry, logger);
+        using var activity = Telemetry.GatewayTracing.StartRequest("/" + path, context.TraceIdentifier);
+        meter.Activity = activity;
         LimitLease? lease = null;
         try
         {
@@ -62,6 +64,9 @@ public static partial class GatewayEndpoints
             {
                 meter.Model = guarded.Model;
                 var root = guarded.Document.RootElement;
+                activity?.SetTag("gen_ai.request.model", guarded.Model);
+                PromptLog.Write(services.Loggers, context.TraceIdentifier, guarded.Model, root);
+
                 meter.Stream = root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
 
                 // A model outside the key's globs answers exactly like a model that does not exist.
@@ -97,6 +102,8 @@ public static partial class GatewayEndpoints
             using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StreamContent(context.Request.Body) };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             request.Headers.TryAddWithoutValidation(RequestIdMiddleware.Header, context.TraceIdentifier);
+            using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream("local", meter.Model, "worker:" + meter.Model);
+            meter.UpstreamActivity = upstreamSpan;
             HttpResponseMessage upstream;
             try
             {
@@ -163,6 +170,7 @@ public static partial class GatewayEndpoints
             }
 
             ReadWholeBody(whole, (int)upstream.StatusCode, meter);
+            meter.Timing = upstream.Headers.TryGetValues(EngineTiming.Header, out var timing) ? EngineTiming.ParseHeader(timing.FirstOrDefault()) : null;
             await meter.CommitAsync();
             await response.Body.WriteAsync(whole, ct);
             return;
@@ -184,6 +192,7 @@ public static partial class GatewayEndpoints
 
         meter.FirstTextTimestamp = relay.FirstContentTimestamp;
         meter.FinishReason = relay.FinishReason;
+        meter.Timing = relay.Timing;
         (meter.PromptTokens, meter.CompletionTokens) = relay.Usage ?? (0, relay.DataEvents);
         if (ct.IsCancellationRequested)
         {

@@ -32,6 +32,15 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
 
     public string? FinishReason { get; set; }
 
+    /// <summary>The worker's queue, prefill and decode times, when it reported them.</summary>
+    public EngineTiming? Timing { get; set; }
+
+    /// <summary>The request's trace span (null when nothing traces).</summary>
+    public Activity? Activity { get; set; }
+
+    /// <summary>The span of the call to the backend, parent of the engine phase spans.</summary>
+    public Activity? UpstreamActivity { get; set; }
+
     public void Fail(int status, string? code)
     {
         Status = status;
@@ -63,8 +72,16 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
             ErrorCode = ErrorCode,
             FinishReason = FinishReason,
         };
-        telemetry.RecordRequest(route, record.Status == StatusCodes.Status404NotFound ? "other" : record.Model, record.Backend, record.Status,
+        var metricModel = record.Status == StatusCodes.Status404NotFound ? "other" : record.Model;
+        telemetry.RecordRequest(route, metricModel, record.Backend, record.Status,
             record.PromptTokens, record.CompletionTokens, record.TimeToFirstTokenMs / 1000, record.LatencyMs / 1000);
+        if (Timing is { } timing)
+        {
+            telemetry.RecordQueueWait(metricModel, timing.QueueMs / 1000);
+            Telemetry.GatewayTracing.AddEnginePhases(UpstreamActivity, timing, time.GetUtcNow().UtcDateTime);
+        }
+
+        Tag(record);
         try
         {
             // Not the request's token: an aborted request is recorded too.
@@ -73,6 +90,33 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
         catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException or IOException)
         {
             LogLedgerFailed(logger, context.TraceIdentifier, ex);
+        }
+    }
+
+    private void Tag(UsageRecord record)
+    {
+        if (Activity is not { } span)
+        {
+            return;
+        }
+
+        span.DisplayName = $"{Telemetry.GatewayTracing.OperationOf(route)} {record.Model}";
+        span.SetTag("gen_ai.request.model", record.Model);
+        span.SetTag("gen_ai.usage.input_tokens", record.PromptTokens);
+        span.SetTag("gen_ai.usage.output_tokens", record.CompletionTokens);
+        span.SetTag("enclave.backend", record.Backend);
+        span.SetTag("enclave.key_id", record.KeyId);
+        span.SetTag("enclave.stream", record.Stream);
+        span.SetTag("http.response.status_code", record.Status);
+        if (record.FinishReason is { } finish)
+        {
+            span.SetTag("gen_ai.response.finish_reasons", new[] { finish });
+        }
+
+        if (record.ErrorCode is { } code)
+        {
+            span.SetTag("error.type", code);
+            span.SetStatus(ActivityStatusCode.Error, code);
         }
     }
 

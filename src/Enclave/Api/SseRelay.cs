@@ -25,6 +25,9 @@ public sealed class SseRelay
     /// <summary>The finish reason from the worker's usage comment, when one passed.</summary>
     public string? FinishReason { get; private set; }
 
+    /// <summary>The worker's queue, prefill and decode times from its usage comment, when one passed.</summary>
+    public EngineTiming? Timing { get; private set; }
+
     /// <summary>Data events relayed, a fallback count of generated tokens when a stream breaks off.</summary>
     public int DataEvents { get; private set; }
 
@@ -129,6 +132,7 @@ public sealed class SseRelay
             using var doc = System.Text.Json.JsonDocument.Parse(json.ToArray());
             Usage = (doc.RootElement.GetProperty("prompt_tokens").GetInt32(), doc.RootElement.GetProperty("completion_tokens").GetInt32());
             FinishReason = doc.RootElement.TryGetProperty("finish_reason", out var finish) ? finish.GetString() : null;
+            Timing = EngineTiming.FromJson(doc.RootElement);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -106,7 +106,7 @@ public sealed partial class InferenceEngine
             var seq = _running[i];
             if (seq.Cancellation.IsCancellationRequested)
             {
-                Finish(seq, new GenerationFinished(FinishReason.Cancelled, seq.Prompt.Length, seq.Generated, seq.TimeToFirstToken, Stopwatch.GetElapsedTime(seq.StartTimestamp)));
+                Finish(seq, seq.Finished(FinishReason.Cancelled));
             }
         }
     }
@@ -226,7 +226,7 @@ public sealed partial class InferenceEngine
             seq.Output.TryWrite(new TextDelta(rest));
         }
 
-        Finish(seq, new GenerationFinished(reason, seq.Prompt.Length, seq.Generated, seq.TimeToFirstToken, Stopwatch.GetElapsedTime(seq.StartTimestamp)));
+        Finish(seq, seq.Finished(reason));
     }
 
     /// <summary>Ends a sequence: last event, KV cells and slot freed, sampler released.</summary>

@@ -56,6 +56,13 @@ internal sealed class Sequence : IDisposable
 
     public TimeSpan TimeToFirstToken { get; set; }
 
+    /// <summary>Time between submission and admission to a slot.</summary>
+    public TimeSpan QueueWait => Stopwatch.GetElapsedTime(Pending.EnqueuedTimestamp, StartTimestamp);
+
+    /// <summary>The finished event for this sequence, with its counts and timings.</summary>
+    public GenerationFinished Finished(FinishReason reason) =>
+        new(reason, Prompt.Length, Generated, TimeToFirstToken, Stopwatch.GetElapsedTime(StartTimestamp), QueueWait);
+
     public ChannelWriter<GenerationEvent> Output => Pending.Output.Writer;
 
     public CancellationToken Cancellation => Pending.Cancellation;
@@ -99,6 +106,9 @@ internal sealed class PendingGeneration
     public GenerationRequest Request { get; }
 
     public CancellationToken Cancellation { get; }
+
+    /// <summary>Stopwatch timestamp of submission, for the time spent in the admission queue.</summary>
+    public long EnqueuedTimestamp { get; } = Stopwatch.GetTimestamp();
 
     public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });

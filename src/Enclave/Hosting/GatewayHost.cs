@@ -35,7 +35,9 @@ public static partial class GatewayHost
         builder.Services.AddEnclaveSecurity(configuration["Server:DataDir"] ?? EnclaveConfiguration.ResolveDataDir(null));
         builder.Services.AddKeyLimits();
         builder.Services.AddUsageLedger();
-        builder.Services.AddGatewayTelemetry();
+        var telemetry = configuration.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions();
+        TelemetryOptionsValidator.Validate(telemetry);
+        builder.Services.AddGatewayTelemetry(telemetry);
         builder.Services.AddSingleton<ForwardServices>();
         builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
         builder.Services.AddProblemDetails();
@@ -85,7 +87,7 @@ public static partial class GatewayHost
         app.MapOpenAiGateway();
         app.MapAdminKeys();
         app.MapAdminUsage();
-        app.MapMetrics(configuration.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions());
+        app.MapMetrics(telemetry);
         app.MapFallback(NotFoundOrWrongMethod).RequireAuthorization(AuthPolicies.AnyKey);
         return app;
     }
@@ -97,6 +99,7 @@ public static partial class GatewayHost
         var server = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         await SecurityStartup.CheckAsync(store, server.Urls, app.Logger, cancellationToken);
         await app.Services.GetRequiredService<LedgerWriter>().InitializeAsync(cancellationToken);
+        PromptLog.WarnIfEnabled(app.Services.GetRequiredService<ILoggerFactory>());
     }
 
     // The fallback catches every unmatched request, so a known path with the wrong method is answered here.

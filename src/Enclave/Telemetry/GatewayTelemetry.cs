@@ -27,6 +27,8 @@ public sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _authRejections;
     private readonly Counter<long> _limitRejections;
+    private readonly Histogram<double> _queueWait;
+    private Func<IReadOnlyList<ModelLoad>> _models = () => [];
 
     public GatewayTelemetry()
     {
@@ -41,6 +43,14 @@ public sealed class GatewayTelemetry : IDisposable
         _requests = _meter.CreateCounter<long>("enclave.requests", "{request}", "Requests by route, model, backend and status.");
         _authRejections = _meter.CreateCounter<long>("enclave.auth.rejections", "{request}", "Requests refused by authentication or authorization.");
         _limitRejections = _meter.CreateCounter<long>("enclave.ratelimit.rejections", "{request}", "Requests refused by a per-key limit, by limit kind.");
+        _queueWait = _meter.CreateHistogram("enclave.queue.wait", "s", "Time a request waited in its model's admission queue for a slot.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TtftBuckets });
+        _meter.CreateObservableGauge("enclave.queue.depth", () => Loads(l => l.Engine?.QueuedRequests), "{request}", "Requests waiting for a slot, per model.");
+        _meter.CreateObservableGauge("enclave.sequences.active", () => Loads(l => l.Engine?.ActiveSequences), "{sequence}", "Sequences being generated, per model.");
+        _meter.CreateObservableGauge("enclave.sequences.slots", () => Loads(l => l.Engine?.Slots), "{sequence}", "Concurrent sequences each model's engine can run.");
+        _meter.CreateObservableGauge("enclave.kv_cache.usage", () => LoadsRatio(l => l.Engine is { KvCellsTotal: > 0 } e ? (double)e.KvCellsUsed / e.KvCellsTotal : null), "1", "Share of each model's KV cache cells in use (0 to 1).");
+        _meter.CreateObservableGauge("enclave.worker.up", () => Loads(l => l.Up ? 1 : 0), description: "1 when the model's worker is ready, else 0.");
+        _meter.CreateObservableCounter("enclave.worker.restarts", () => Loads(l => l.Restarts), "{restart}", "Times each model's worker was restarted after it died.");
         var version = typeof(GatewayTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         _meter.CreateObservableGauge("enclave.build.info", () => new Measurement<int>(1, new KeyValuePair<string, object?>("version", version)), description: "Build information.");
     }
@@ -48,7 +58,7 @@ public sealed class GatewayTelemetry : IDisposable
     /// <summary>Records one finished request.</summary>
     public void RecordRequest(string route, string model, string backend, int status, int promptTokens, int completionTokens, double? ttftSeconds, double durationSeconds)
     {
-        var operation = route.Contains("embeddings", StringComparison.Ordinal) ? "embeddings" : route.Contains("chat", StringComparison.Ordinal) ? "chat" : "text_completion";
+        var operation = GatewayTracing.OperationOf(route);
         _requests.Add(1, new TagList { { "route", route }, { "gen_ai.request.model", model }, { "backend", backend }, { "status", status } });
         if (status >= 400)
         {
@@ -64,6 +74,34 @@ public sealed class GatewayTelemetry : IDisposable
             if (completionTokens > 1)
             {
                 _perToken.Record((durationSeconds - ttft) / (completionTokens - 1), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+            }
+        }
+    }
+
+    /// <summary>Time a request spent in a worker's admission queue.</summary>
+    public void RecordQueueWait(string model, double seconds) => _queueWait.Record(seconds, new KeyValuePair<string, object?>("gen_ai.request.model", model));
+
+    /// <summary>Sets where the per-model gauges read from (the engine-load monitor).</summary>
+    public void ObserveModels(Func<IReadOnlyList<ModelLoad>> source) => _models = source;
+
+    private IEnumerable<Measurement<long>> Loads(Func<ModelLoad, long?> value)
+    {
+        foreach (var load in _models())
+        {
+            if (value(load) is { } v)
+            {
+                yield return new Measurement<long>(v, new KeyValuePair<string, object?>("gen_ai.request.model", load.Model));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<double>> LoadsRatio(Func<ModelLoad, double?> value)
+    {
+        foreach (var load in _models())
+        {
+            if (value(load) is { } v)
+            {
+                yield return new Measurement<double>(v, new KeyValuePair<string, object?>("gen_ai.request.model", load.Model));
             }
         }
     }
