@@ -16,8 +16,6 @@ namespace Enclave.Api;
 /// </summary>
 public static partial class GatewayEndpoints
 {
-    private static readonly TimeSpan ReadyWait = TimeSpan.FromSeconds(30);
-
     public static IEndpointRouteBuilder MapOpenAiGateway(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/chat/completions", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/chat/completions"))
@@ -27,31 +25,38 @@ public static partial class GatewayEndpoints
         app.MapPost("/v1/embeddings", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/embeddings"))
             .RequireAuthorization(AuthPolicies.Embeddings);
         app.MapGet("/v1/models", ListModels).RequireAuthorization(AuthPolicies.Models);
-        app.MapGet("/v1/models/{**id}", (string id, HttpContext c, LocalModels m, IOptions<ModelsOptions> o) =>
-            m.Find(id) is null || !EnclaveClaims.CanUseModel(c.User, id) ? ApiError.ModelNotFound(id).ToResult() : Results.Json(ModelEntry(id, o.Value)))
+        app.MapGet("/v1/models/{**id}", (string id, HttpContext c, ModelRouter r, IOptions<ModelsOptions> o) =>
+            r.PublicModels().FirstOrDefault(m => m.Model == id) is not { Model: not null } found || !EnclaveClaims.CanUseModel(c.User, id)
+                ? ApiError.ModelNotFound(id).ToResult()
+                : Results.Json(ModelEntry(found.Model, found.Owner, o.Value)))
             .RequireAuthorization(AuthPolicies.Models);
         return app;
     }
 
 
-    private static IResult ListModels(HttpContext context, LocalModels models, IOptions<ModelsOptions> options) => Results.Json(new
+    private static IResult ListModels(HttpContext context, ModelRouter router, IOptions<ModelsOptions> options) => Results.Json(new
     {
         @object = "list",
-        data = models.All.Where(w => EnclaveClaims.CanUseModel(context.User, w.Name)).Select(w => ModelEntry(w.Name, options.Value)).ToArray(),
+        data = router.PublicModels().Where(m => EnclaveClaims.CanUseModel(context.User, m.Model)).Select(m => ModelEntry(m.Model, m.Owner, options.Value)).ToArray(),
     });
 
-    private static object ModelEntry(string name, ModelsOptions options)
+    private static object ModelEntry(string name, string owner, ModelsOptions options)
     {
-        var path = options.Models[name].Path;
-        var created = File.Exists(path) ? new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds() : 0;
-        return new { id = name, @object = "model", created, owned_by = "enclave" };
+        var path = options.Models.TryGetValue(name, out var local) ? local.Path : null;
+        var created = path is not null && File.Exists(path) ? new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds() : 0;
+        return new { id = name, @object = "model", created, owned_by = owner };
     }
 
-    private static async Task ForwardAsync(HttpContext context, ForwardServices services, string path)
+    /// <summary>
+    /// Checks, authorizes, limits and meters one inference request, then hands it to <see cref="UpstreamProxy"/>
+    /// for the backends the router plans. Other surfaces (the Ollama API) call this with their request already
+    /// translated into OpenAI's shape in the request body.
+    /// </summary>
+    internal static async Task ForwardAsync(HttpContext context, ForwardServices services, string path, string? route = null)
     {
         var logger = services.Loggers.CreateLogger("Enclave.Api");
-        var meter = new RequestMeter(context, "/" + path, services.Time, services.Ledger, services.Telemetry, logger);
-        using var activity = Telemetry.GatewayTracing.StartRequest("/" + path, context.TraceIdentifier);
+        var meter = new RequestMeter(context, route ?? "/" + path, services.Time, services.Ledger, services.Telemetry, logger);
+        using var activity = Telemetry.GatewayTracing.StartRequest(route ?? "/" + path, context.TraceIdentifier);
         meter.Activity = activity;
         LimitLease? lease = null;
         try
@@ -59,21 +64,32 @@ public static partial class GatewayEndpoints
             var limits = services.Limits.Value;
             long promptBound;
             long completionBound;
-            WorkerSupervisor worker;
+            IReadOnlyList<Candidate> plan;
+            UpstreamProxy.ClientRequest request;
             using (var guarded = await RequestGuard.ReadAsync(context.Request, limits, context.RequestAborted))
             {
                 meter.Model = guarded.Model;
                 var root = guarded.Document.RootElement;
                 activity?.SetTag("gen_ai.request.model", guarded.Model);
                 PromptLog.Write(services.Loggers, context.TraceIdentifier, guarded.Model, root);
-
                 meter.Stream = root.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
 
                 // A model outside the key's globs answers exactly like a model that does not exist.
-                worker = (EnclaveClaims.CanUseModel(context.User, meter.Model) ? services.Models.Find(meter.Model) : null)
-                    ?? throw new ApiErrorException(ApiError.ModelNotFound(meter.Model));
+                plan = EnclaveClaims.CanUseModel(context.User, meter.Model) ? services.Router.Plan(meter.Model) : [];
+                if (plan.Count == 0)
+                {
+                    throw new ApiErrorException(ApiError.ModelNotFound(meter.Model));
+                }
+
+                var context0 = plan[0].Backend.IsLocal ? services.Models.Find(plan[0].UpstreamModel)?.ContextPerSequence : null;
                 promptBound = TokenEstimate.PromptUpperBound(root);
-                completionBound = TokenEstimate.MaxCompletion(root, worker.ContextPerSequence ?? 4096);
+                completionBound = TokenEstimate.MaxCompletion(root, context0 ?? 4096);
+                var wantsUsage = root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object
+                    && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
+                context.Request.Body.Position = 0;
+                using var copy = new MemoryStream();
+                await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+                request = new UpstreamProxy.ClientRequest(path.StartsWith("v1/", StringComparison.Ordinal) ? path[3..] : path, copy.ToArray(), meter.Stream, wantsUsage, TokenEstimate.PromptGuess(root));
             }
 
             if (context.Items[ApiKeyAuthenticationHandler.KeyItem] is ApiKeyRecord key)
@@ -93,31 +109,7 @@ public static partial class GatewayEndpoints
                 lease = decision.Lease;
             }
 
-            if (!await worker.WaitReadyAsync(ReadyWait, context.RequestAborted))
-            {
-                throw new ApiErrorException(ApiError.Unavailable($"The model '{meter.Model}' is not ready yet (its worker is starting or restarting). Retry shortly."));
-            }
-
-            context.Request.Body.Position = 0;
-            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StreamContent(context.Request.Body) };
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            request.Headers.TryAddWithoutValidation(RequestIdMiddleware.Header, context.TraceIdentifier);
-            using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream("local", meter.Model, "worker:" + meter.Model);
-            meter.UpstreamActivity = upstreamSpan;
-            HttpResponseMessage upstream;
-            try
-            {
-                upstream = await worker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
-            {
-                throw new ApiErrorException(ApiError.Unavailable($"The worker for '{meter.Model}' stopped before answering. Retry the request.", "worker_unavailable"));
-            }
-
-            using (upstream)
-            {
-                await RelayAsync(context, upstream, logger, meter);
-            }
+            await UpstreamProxy.RunAsync(context, services, plan, request, meter, logger);
         }
         catch (ApiErrorException ex)
         {
@@ -144,7 +136,7 @@ public static partial class GatewayEndpoints
     /// Relays the worker's answer and fills the meter. The usage record is committed before the response's final
     /// byte: before a whole JSON body, and before a stream's <c>[DONE]</c> or final error event.
     /// </summary>
-    private static async Task RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, RequestMeter meter)
+    internal static async Task RelayAsync(HttpContext context, HttpResponseMessage upstream, ILogger logger, RequestMeter meter)
     {
         var response = context.Response;
         response.StatusCode = (int)upstream.StatusCode;

@@ -15,8 +15,12 @@ namespace Enclave.Api;
 /// </summary>
 public static class RequestGuard
 {
-    /// <summary>Fields a client must never send: they would steer a proxying backend to another host or key.</summary>
-    public static IReadOnlyList<string> ForwardingFields { get; } = ["api_base", "base_url", "api_key", "extra_headers"];
+    /// <summary>
+    /// Fields a client must never send, at any depth and in any case: they would steer a proxying backend to another
+    /// host, key or backend. Clients choose a model; the gateway's configuration decides where it runs.
+    /// </summary>
+    public static IReadOnlyList<string> ForwardingFields { get; } =
+        ["api_base", "base_url", "baseURL", "api_url", "server_url", "api_key", "extra_headers", "backend", "upstream", "upstream_url"];
 
     private const int MaxEchoLength = 128;
 

@@ -19,6 +19,9 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
 
     public bool Stream { get; set; }
 
+    /// <summary>The backend that answered (or last failed); <c>none</c> when the request was refused before routing.</summary>
+    public string Backend { get; set; } = "none";
+
     public int PromptTokens { get; set; }
 
     public int CompletionTokens { get; set; }
@@ -63,6 +66,7 @@ public sealed partial class RequestMeter(HttpContext context, string route, Time
             KeyId = EnclaveClaims.KeyIdOf(context.User),
             Model = RequestGuard.Printable(Model),
             Route = route,
+            Backend = Backend,
             Stream = Stream,
             PromptTokens = PromptTokens,
             CompletionTokens = CompletionTokens,

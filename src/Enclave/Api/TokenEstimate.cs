@@ -39,6 +39,12 @@ public static class TokenEstimate
         return Math.Max(1, bytes);
     }
 
+    /// <summary>
+    /// A guess at the prompt's tokens (about four UTF-8 bytes a token), for upstreams that report no usage. The
+    /// ledger marks no difference; the README says which backends report usage.
+    /// </summary>
+    public static int PromptGuess(JsonElement root) => (int)Math.Min(int.MaxValue, (PromptUpperBound(root) + 3) / 4);
+
     /// <summary>The completion tokens asked for, or <paramref name="fallback"/> when the request leaves it open.</summary>
     public static long MaxCompletion(JsonElement root, long fallback)
     {

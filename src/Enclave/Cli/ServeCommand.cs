@@ -12,13 +12,14 @@ internal static class ServeCommand
         var config = new Option<string?>("--config") { Description = "Path to enclave.json (default: ./enclave.json, then $XDG_CONFIG_HOME/enclave/enclave.json)." };
         var urls = new Option<string?>("--urls") { Description = $"Listen URLs, separated by ';' (default {ServerOptions.DefaultUrls})." };
         var models = new Option<string[]>("--model") { Description = "Serve a GGUF file under a name: NAME=PATH. Repeatable.", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var backends = new Option<string[]>("--backend") { Description = "Route to an OpenAI-compatible server whose models are discovered from URL/models: NAME=URL (e.g. gpu1=http://10.0.0.5:8000/v1). Repeatable.", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: $ENCLAVE_HOME, else $XDG_DATA_HOME/enclave)." };
-        var command = new Command("serve", "Serve models behind the OpenAI-compatible API.") { config, urls, models, dataDir };
+        var command = new Command("serve", "Serve models behind the OpenAI-compatible API.") { config, urls, models, backends, dataDir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                var configuration = EnclaveConfiguration.Build(parse.GetValue(config), parse.GetValue(urls), parse.GetValue(models) ?? [], parse.GetValue(dataDir));
+                var configuration = EnclaveConfiguration.Build(parse.GetValue(config), parse.GetValue(urls), parse.GetValue(models) ?? [], parse.GetValue(dataDir), parse.GetValue(backends) ?? []);
                 await using var app = GatewayHost.Build(configuration);
                 await GatewayHost.PrepareAsync(app, cancellationToken);
                 await app.RunAsync();

@@ -10,7 +10,7 @@ public static class EnclaveConfiguration
 {
     public const string EnvironmentPrefix = "ENCLAVE__";
 
-    public static IConfigurationRoot Build(string? configFile, string? urls, IReadOnlyList<string> models, string? dataDir)
+    public static IConfigurationRoot Build(string? configFile, string? urls, IReadOnlyList<string> models, string? dataDir, IReadOnlyList<string>? backends = null)
     {
         var builder = new ConfigurationBuilder();
         var file = configFile ?? DefaultConfigFile();
@@ -47,6 +47,25 @@ public static class EnclaveConfiguration
             }
 
             overrides[$"Models:{name}:Path"] = Path.GetFullPath(spec[(eq + 1)..]);
+        }
+
+        foreach (var spec in backends ?? [])
+        {
+            var eq = spec.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == spec.Length - 1)
+            {
+                throw new ConfigurationException($"--backend '{spec}' is not NAME=URL. Example: --backend gpu1=http://10.0.0.5:8000/v1");
+            }
+
+            var name = spec[..eq];
+            if (name.Contains(':', StringComparison.Ordinal))
+            {
+                throw new ConfigurationException($"--backend '{spec}': backend names cannot contain ':'.");
+            }
+
+            overrides[$"Backends:{name}:Kind"] = "OpenAi";
+            overrides[$"Backends:{name}:BaseUrl"] = spec[(eq + 1)..];
+            overrides[$"Backends:{name}:DiscoverModels"] = "true";
         }
 
         builder.AddInMemoryCollection(overrides);

@@ -32,6 +32,11 @@ public static partial class GatewayHost
         builder.Services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
         builder.Services.AddSingleton<LocalModels>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModels>());
+        builder.Services.AddOptions<RoutingOptions>().Bind(configuration).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        builder.Services.AddSingleton<BackendRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BackendRegistry>());
+        builder.Services.AddSingleton<ModelRouter>();
         builder.Services.AddEnclaveSecurity(configuration["Server:DataDir"] ?? EnclaveConfiguration.ResolveDataDir(null));
         builder.Services.AddKeyLimits();
         builder.Services.AddUsageLedger();
@@ -69,6 +74,7 @@ public static partial class GatewayHost
         _ = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<ApiLimits>>().Value;
         _ = app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<RoutingOptions>>().Value;
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseExceptionHandler();
         app.UseAuthentication();

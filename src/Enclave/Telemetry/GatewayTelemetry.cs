@@ -28,6 +28,7 @@ public sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _authRejections;
     private readonly Counter<long> _limitRejections;
     private readonly Histogram<double> _queueWait;
+    private readonly Counter<long> _upstreamFailures;
     private Func<IReadOnlyList<ModelLoad>> _models = () => [];
 
     public GatewayTelemetry()
@@ -43,6 +44,7 @@ public sealed class GatewayTelemetry : IDisposable
         _requests = _meter.CreateCounter<long>("enclave.requests", "{request}", "Requests by route, model, backend and status.");
         _authRejections = _meter.CreateCounter<long>("enclave.auth.rejections", "{request}", "Requests refused by authentication or authorization.");
         _limitRejections = _meter.CreateCounter<long>("enclave.ratelimit.rejections", "{request}", "Requests refused by a per-key limit, by limit kind.");
+        _upstreamFailures = _meter.CreateCounter<long>("enclave.upstream.failures", "{attempt}", "Failed attempts on a backend before the first byte, by backend and kind (retried or failed over).");
         _queueWait = _meter.CreateHistogram("enclave.queue.wait", "s", "Time a request waited in its model's admission queue for a slot.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TtftBuckets });
         _meter.CreateObservableGauge("enclave.queue.depth", () => Loads(l => l.Engine?.QueuedRequests), "{request}", "Requests waiting for a slot, per model.");
@@ -77,6 +79,10 @@ public sealed class GatewayTelemetry : IDisposable
             }
         }
     }
+
+    /// <summary>A failed attempt on a backend (it was retried, failed over, or ended the request).</summary>
+    public void RecordUpstreamFailure(string backend, string kind) =>
+        _upstreamFailures.Add(1, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("kind", kind));
 
     /// <summary>Time a request spent in a worker's admission queue.</summary>
     public void RecordQueueWait(string model, double seconds) => _queueWait.Record(seconds, new KeyValuePair<string, object?>("gen_ai.request.model", model));
