@@ -21,6 +21,8 @@ internal static partial class UpstreamProxy
     /// <summary>A whole (non-streamed) answer may be this large (embeddings of many inputs).</summary>
     private const int BodyLimit = 64 * 1024 * 1024;
 
+    public const string BackendHeader = "x-enclave-backend";
+
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
@@ -162,6 +164,8 @@ internal static partial class UpstreamProxy
         {
             meter.Backend = backend.Name;
             var status = (int)response.StatusCode;
+            // Which backend answered, for operators and clients debugging a route (a name, never an address).
+            context.Response.Headers[BackendHeader] = backend.Name;
             span?.SetTag("http.response.status_code", status);
             if (backend.IsLocal)
             {

@@ -38,6 +38,9 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>kill -9 of the gateway and its workers.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
     public string Output
     {
         get
@@ -91,7 +94,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
-        var gateway = new GatewayProcess(process, new Uri($"http://127.0.0.1:{port}")) { DataDir = dataDir };
+        var gateway = new GatewayProcess(process, urls is not null && urls.StartsWith("http://127.0.0.1:", StringComparison.Ordinal) && !urls.Contains(';', StringComparison.Ordinal) ? new Uri(urls) : new Uri($"http://127.0.0.1:{port}")) { DataDir = dataDir };
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Append(e.Data);
         process.BeginOutputReadLine();
