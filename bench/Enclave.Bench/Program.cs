@@ -12,6 +12,11 @@ internal static class Program
             return LedgerBench.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "proxy")
+        {
+            return ProxyBench.RunAsync(args[1..]);
+        }
+
         if (Console.IsOutputRedirected)
         {
             // Spectre assumes 80 columns when it cannot ask a terminal; the tables need more.
