@@ -16,11 +16,15 @@ namespace Enclave.Api;
 public static class RequestGuard
 {
     /// <summary>
-    /// Fields a client must never send, at any depth and in any case: they would steer a proxying backend to another
-    /// host, key or backend. Clients choose a model; the gateway's configuration decides where it runs.
+    /// Fields a client must never send, at any depth, in any case and with or without <c>_</c>/<c>-</c>: they would
+    /// steer a proxying backend to another host, key or backend. Clients choose a model; the gateway's
+    /// configuration decides where it runs. JSON-schema subtrees (tool parameters, <c>response_format.json_schema</c>)
+    /// describe output, not routes, and are not checked; a content part's <c>image_url.url</c> is data.
     /// </summary>
     public static IReadOnlyList<string> ForwardingFields { get; } =
-        ["api_base", "base_url", "baseURL", "api_url", "server_url", "api_key", "extra_headers", "backend", "upstream", "upstream_url"];
+        ["api_base", "base_url", "api_url", "server_url", "api_key", "extra_headers", "backend", "upstream", "upstream_url", "host", "endpoint", "url"];
+
+    private static readonly HashSet<string> NormalizedForwardingFields = new(ForwardingFields.Select(Normalize), StringComparer.Ordinal);
 
     private const int MaxEchoLength = 128;
 
@@ -145,7 +149,7 @@ public static class RequestGuard
                         throw new ApiErrorException(ApiError.BadRequest($"The key '{Printable(name)}' appears twice in one object; send each key once.", Truncate(PathOf(frames, name)), "duplicate_key"));
                     }
 
-                    if (rejectForwardingFields && IsForwardingField(name))
+                    if (rejectForwardingFields && !frame.Exempt && IsForwardingField(name) && !IsMediaUrl(frames, name))
                     {
                         var path = Truncate(PathOf(frames, name));
                         throw new ApiErrorException(ApiError.BadRequest($"Unrecognized request argument supplied: '{path}'. Backend addresses, keys and headers cannot be set by a request.", path, "unknown_parameter"));
@@ -164,10 +168,10 @@ public static class RequestGuard
                 switch (token)
                 {
                     case JsonTokenType.StartObject:
-                        frames.Add(new Frame { Names = new HashSet<string>(StringComparer.Ordinal) });
+                        frames.Add(new Frame { Names = new HashSet<string>(StringComparer.Ordinal), Exempt = EntersSchema(frames) });
                         break;
                     case JsonTokenType.StartArray:
-                        frames.Add(new Frame());
+                        frames.Add(new Frame { Exempt = EntersSchema(frames) });
                         break;
                     case JsonTokenType.String:
                         var value = reader.ValueIsEscaped || isModel ? ReadString(ref reader) : CheckUtf8(ref reader);
@@ -252,18 +256,41 @@ public static class RequestGuard
         char.IsControl(ch) || char.IsSurrogate(ch) || CharUnicodeInfo.GetUnicodeCategory(ch) is UnicodeCategory.Format
             or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
 
-    private static bool IsForwardingField(string name)
+    private static bool IsForwardingField(string name) => name.Length <= 64 && NormalizedForwardingFields.Contains(Normalize(name));
+
+    private static string Normalize(string name) => new([.. name.Where(c => c is not ('_' or '-')).Select(char.ToLowerInvariant)]);
+
+    // A new container is exempt inside one, or when it is a tool's parameters schema or response_format.json_schema.
+    private static bool EntersSchema(List<Frame> frames)
     {
-        foreach (var f in ForwardingFields)
+        if (frames.Count == 0)
         {
-            if (name.Equals(f, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
+            return false;
         }
 
-        return false;
+        var parent = frames[^1];
+        if (parent.Exempt)
+        {
+            return true;
+        }
+
+        if (parent.Names is null)
+        {
+            return false;
+        }
+
+        return parent.Property switch
+        {
+            "parameters" => (frames.Count >= 2 && frames[^2].Names is not null && frames[^2].Property == "function")
+                || (frames.Count >= 3 && frames[^2].Names is null && frames[^3].Property == "functions"),
+            "json_schema" => frames.Count == 2 && frames[0].Property == "response_format",
+            _ => false,
+        };
     }
+
+    // OpenAI's media parts carry their data address as "url": {"type":"image_url","image_url":{"url":...}}.
+    private static bool IsMediaUrl(List<Frame> frames, string name) =>
+        name == "url" && frames.Count >= 2 && frames[^2].Names is not null && frames[^2].Property is "image_url" or "video_url" or "audio_url" or "input_image";
 
     private static string ReadString(ref Utf8JsonReader reader)
     {
@@ -317,6 +344,9 @@ public static class RequestGuard
     private sealed class Frame
     {
         public HashSet<string>? Names { get; init; }
+
+        /// <summary>Inside a JSON-schema subtree, where forwarding-field names are ordinary schema words.</summary>
+        public bool Exempt { get; init; }
 
         public string? Property { get; set; }
 

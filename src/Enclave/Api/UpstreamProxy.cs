@@ -47,7 +47,7 @@ internal static partial class UpstreamProxy
     {
         var resilience = services.Routing.Value.Resilience;
         var started = Stopwatch.GetTimestamp();
-        var budget = TimeSpan.FromMilliseconds(plan[0].Backend.Timeouts.TotalMs);
+        var budget = TimeSpan.FromMilliseconds(plan.Max(c => c.Backend.Timeouts.TotalMs));
         var ct = context.RequestAborted;
         Failure? last = null;
         var attempts = 0;
@@ -125,6 +125,7 @@ internal static partial class UpstreamProxy
     {
         var backend = candidate.Backend;
         var ct = context.RequestAborted;
+        meter.Backend = backend.Name;
         using var span = Telemetry.GatewayTracing.StartUpstream(backend.Name, candidate.UpstreamModel, backend.Address);
         meter.UpstreamActivity = span;
         var readyWait = backend.IsLocal ? (isLast ? Min(TimeSpan.FromSeconds(30), remaining) : TimeSpan.FromMilliseconds(200)) : TimeSpan.Zero;
@@ -162,7 +163,6 @@ internal static partial class UpstreamProxy
 
         using (response)
         {
-            meter.Backend = backend.Name;
             var status = (int)response.StatusCode;
             // Which backend answered, for operators and clients debugging a route (a name, never an address).
             context.Response.Headers[BackendHeader] = backend.Name;
@@ -424,6 +424,14 @@ internal static partial class UpstreamProxy
         if (done)
         {
             await meter.CommitAsync();
+            if (usage is null && request.ClientWantsUsage)
+            {
+                // The upstream reported none; the client asked, so it gets the gateway's count.
+                await response.Body.WriteAsync(DataPrefix, ct);
+                await response.Body.WriteAsync(UsageChunk(meter), ct);
+                await response.Body.WriteAsync(EventEnd, ct);
+            }
+
             await response.Body.WriteAsync(DoneEvent, ct);
             await response.Body.FlushAsync(ct);
             return true;
@@ -438,6 +446,27 @@ internal static partial class UpstreamProxy
         await response.Body.WriteAsync(EventEnd, ct);
         await response.Body.FlushAsync(ct);
         return false;
+    }
+
+    private static byte[] UsageChunk(RequestMeter meter)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(160);
+        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "chat.completion.chunk");
+            w.WriteString("model", meter.Model);
+            w.WriteStartArray("choices");
+            w.WriteEndArray();
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", meter.PromptTokens);
+            w.WriteNumber("completion_tokens", meter.CompletionTokens);
+            w.WriteNumber("total_tokens", meter.PromptTokens + meter.CompletionTokens);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void Settle(RequestMeter meter, (int Prompt, int Completion)? usage, int contentEvents, ClientRequest request, string? finish)

@@ -51,7 +51,7 @@ public sealed class BackendOptions
     /// <summary>Share of traffic relative to other backends serving the same model.</summary>
     public double Weight { get; set; } = 1;
 
-    /// <summary>Requests in flight to this backend at once; more wait for another backend or get 429.</summary>
+    /// <summary>Requests in flight to this backend at once; more go to another backend, or get 503 <c>upstream_busy</c> with Retry-After.</summary>
     public int MaxConcurrency { get; set; } = 64;
 
     public BackendTimeouts Timeouts { get; set; } = new();

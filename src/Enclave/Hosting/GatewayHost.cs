@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Enclave.Api;
+using Enclave.Api.Ollama;
 using Enclave.Backends;
 using Enclave.Ledger;
 using Enclave.Telemetry;
@@ -91,6 +92,7 @@ public static partial class GatewayHost
         app.MapGet("/readyz", Readiness).AllowAnonymous();
         app.MapGet("/admin/workers", WorkersAsync).RequireAuthorization(AuthPolicies.Admin);
         app.MapOpenAiGateway();
+        app.MapOllamaApi();
         app.MapAdminKeys();
         app.MapAdminUsage();
         app.MapMetrics(telemetry);

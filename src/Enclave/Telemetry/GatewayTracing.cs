@@ -17,7 +17,7 @@ public static class GatewayTracing
     public static readonly ActivitySource Source = new(SourceName, typeof(GatewayTracing).Assembly.GetName().Version?.ToString());
 
     public static string OperationOf(string route) =>
-        route.Contains("embeddings", StringComparison.Ordinal) ? "embeddings" : route.Contains("chat", StringComparison.Ordinal) ? "chat" : "text_completion";
+        route.Contains("embed", StringComparison.Ordinal) ? "embeddings" : route.Contains("chat", StringComparison.Ordinal) ? "chat" : "text_completion";
 
     /// <summary>Starts the request span; it is named once the model is known.</summary>
     public static Activity? StartRequest(string route, string requestId)
