@@ -25,26 +25,36 @@ public static partial class GatewayEndpoints
         app.MapPost("/v1/embeddings", (HttpContext c, ForwardServices s) => ForwardAsync(c, s, "v1/embeddings"))
             .RequireAuthorization(AuthPolicies.Embeddings);
         app.MapGet("/v1/models", ListModels).RequireAuthorization(AuthPolicies.Models);
-        app.MapGet("/v1/models/{**id}", (string id, HttpContext c, ModelRouter r, IOptions<ModelsOptions> o) =>
+        app.MapGet("/v1/models/{**id}", (string id, HttpContext c, ModelRouter r, IOptions<ModelsOptions> o, LocalModels l) =>
             r.PublicModels().FirstOrDefault(m => m.Model == id) is not { Model: not null } found || !EnclaveClaims.CanUseModel(c.User, id)
                 ? ApiError.ModelNotFound(id).ToResult()
-                : Results.Json(ModelEntry(found.Model, found.Owner, o.Value)))
+                : Results.Json(ModelEntry(found.Model, found.Owner, o.Value, LocalStatus(l))))
             .RequireAuthorization(AuthPolicies.Models);
         return app;
     }
 
 
-    private static IResult ListModels(HttpContext context, ModelRouter router, IOptions<ModelsOptions> options) => Results.Json(new
+    private static IResult ListModels(HttpContext context, ModelRouter router, IOptions<ModelsOptions> options, LocalModels models)
     {
-        @object = "list",
-        data = router.PublicModels().Where(m => EnclaveClaims.CanUseModel(context.User, m.Model)).Select(m => ModelEntry(m.Model, m.Owner, options.Value)).ToArray(),
-    });
+        var status = LocalStatus(models);
+        return Results.Json(new
+        {
+            @object = "list",
+            data = router.PublicModels().Where(m => EnclaveClaims.CanUseModel(context.User, m.Model)).Select(m => ModelEntry(m.Model, m.Owner, options.Value, status)).ToArray(),
+        });
+    }
 
-    private static object ModelEntry(string name, string owner, ModelsOptions options)
+    private static Dictionary<string, string> LocalStatus(LocalModels models) =>
+        models.Residency().ToDictionary(r => r.Model, r => r.Status, StringComparer.Ordinal);
+
+    // Local models carry a non-standard "status" (loaded, loading, unloaded); OpenAI clients ignore unknown fields.
+    private static object ModelEntry(string name, string owner, ModelsOptions options, Dictionary<string, string> localStatus)
     {
         var path = options.Models.TryGetValue(name, out var local) ? local.Path : null;
         var created = path is not null && File.Exists(path) ? new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeSeconds() : 0;
-        return new { id = name, @object = "model", created, owned_by = owner };
+        return localStatus.TryGetValue(name, out var status) && owner == "enclave"
+            ? new { id = name, @object = "model", created, owned_by = owner, status }
+            : new { id = name, @object = "model", created, owned_by = owner };
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ internal static partial class UpstreamProxy
         NotReady,
     }
 
-    private sealed record Failure(FailureKind Kind, Backend Backend, int Status = 0, TimeSpan? RetryAfter = null);
+    private sealed record Failure(FailureKind Kind, Backend Backend, int Status = 0, TimeSpan? RetryAfter = null, string? Detail = null);
 
     /// <summary>What the gateway knows about the client's request, for every attempt.</summary>
     internal sealed record ClientRequest(string Path, byte[] Body, bool Stream, bool ClientWantsUsage, int PromptGuess);
@@ -133,8 +133,12 @@ internal static partial class UpstreamProxy
         if (endpoint is not { } target)
         {
             backend.Breaker.RecordNeutral();
-            return new Failure(FailureKind.NotReady, backend);
+            var refusal = backend.Refusal(candidate.UpstreamModel);
+            return new Failure(FailureKind.NotReady, backend, RetryAfter: refusal?.RetryAfter, Detail: refusal?.Message);
         }
+
+        // Held until the attempt ends, relayed stream included: a local model is never unloaded while serving.
+        using var lease = target.Lease;
 
         using var message = new HttpRequestMessage(HttpMethod.Post, target.Address)
         {
@@ -561,8 +565,13 @@ internal static partial class UpstreamProxy
         var name = RequestGuard.Printable(model);
         if (failure.Backend.IsLocal)
         {
+            if (failure.Kind == FailureKind.NotReady && failure.RetryAfter is not null)
+            {
+                RetryAfter(failure.RetryAfter);
+            }
+
             return failure.Kind == FailureKind.NotReady
-                ? ApiError.Unavailable($"The model '{name}' is not ready yet (its worker is starting or restarting). Retry shortly.")
+                ? ApiError.Unavailable(failure.Detail ?? $"The model '{name}' is not ready yet (its worker is loading, starting or restarting). Retry shortly.")
                 : ApiError.Unavailable($"The worker for '{name}' stopped before answering. Retry the request.", "worker_unavailable");
         }
 

@@ -1,7 +1,10 @@
 namespace Enclave.Backends;
 
-/// <summary>Where one attempt of a request goes: the client to use and the absolute or relative address.</summary>
-public readonly record struct BackendEndpoint(HttpClient Client, Uri Address);
+/// <summary>
+/// Where one attempt of a request goes: the client to use and the absolute or relative address, and a lease the
+/// caller disposes when the attempt ends (a local model cannot be unloaded while it is held).
+/// </summary>
+public readonly record struct BackendEndpoint(HttpClient Client, Uri Address, IDisposable? Lease = null);
 
 /// <summary>
 /// A server that answers OpenAI-shaped inference requests: the local workers (backend <c>local</c>) or a remote
@@ -55,6 +58,9 @@ public abstract class Backend(string name, double weight, int maxConcurrency, Ba
     /// </summary>
     public abstract ValueTask<BackendEndpoint?> ResolveAsync(string model, string path, TimeSpan wait, CancellationToken cancellationToken);
 
+    /// <summary>Why <see cref="ResolveAsync"/> just refused <paramref name="model"/>: a message safe for clients and when to retry; null when unknown.</summary>
+    public virtual (string Message, TimeSpan RetryAfter)? Refusal(string model) => null;
+
     public virtual ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);
@@ -86,14 +92,40 @@ public sealed class LocalBackend(LocalModels models, TimeProvider time)
 
     public override bool Serves(string model) => models.Find(model) is not null;
 
+    /// <summary>
+    /// Takes a lease on the model (loading it when it is not loaded; see <see cref="ModelResidency"/>), then waits
+    /// up to <paramref name="wait"/> for its worker. The endpoint carries the lease: the model stays loaded until the
+    /// caller disposes it at the end of the attempt.
+    /// </summary>
     public override async ValueTask<BackendEndpoint?> ResolveAsync(string model, string path, TimeSpan wait, CancellationToken cancellationToken)
     {
         var worker = models.Find(model);
-        if (worker is null || !await worker.WaitReadyAsync(wait, cancellationToken).ConfigureAwait(false))
+        if (worker is null)
         {
             return null;
         }
 
-        return new BackendEndpoint(worker.Client, new Uri("v1/" + path, UriKind.Relative));
+        var admission = await models.AcquireAsync(model, cancellationToken).ConfigureAwait(false);
+        if (admission.Lease is not { } lease)
+        {
+            return null;
+        }
+
+        var ready = false;
+        try
+        {
+            ready = await worker.WaitReadyAsync(wait, cancellationToken).ConfigureAwait(false);
+            return ready ? new BackendEndpoint(worker.Client, new Uri("v1/" + path, UriKind.Relative), lease) : null;
+        }
+        finally
+        {
+            if (!ready)
+            {
+                lease.Dispose();
+            }
+        }
     }
+
+    public override (string Message, TimeSpan RetryAfter)? Refusal(string model) =>
+        models.LastRefusal(model) is { Refusal: { } message } refusal ? (message, refusal.RetryAfter) : null;
 }

@@ -5,12 +5,16 @@ using Enclave.Engine;
 namespace Enclave.Backends;
 
 /// <summary>
-/// Runs one model's <c>enclave worker</c> child process and keeps it running: waits for its socket to answer,
-/// restarts it with exponential backoff when it dies, and gives the gateway an <see cref="HttpClient"/> that
-/// talks HTTP over its Unix domain socket. Thread-safe.
+/// Runs one model's <c>enclave worker</c> child process and keeps it running while the model is loaded: waits for
+/// its socket to answer, restarts it with exponential backoff when it dies, and gives the gateway an
+/// <see cref="HttpClient"/> that talks HTTP over its Unix domain socket. <see cref="Start"/> loads the model and
+/// <see cref="UnloadAsync"/> stops the worker on purpose (no restart, no crash counted); which models are loaded
+/// is decided by <see cref="ModelResidency"/>. Thread-safe.
 /// </summary>
-public sealed partial class WorkerSupervisor : IAsyncDisposable
+public sealed partial class WorkerSupervisor : IAsyncDisposable, IResidentWorker
 {
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(30);
 
@@ -23,9 +27,12 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly object _gate = new();
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
+    private CancellationTokenSource? _run;
     private Process? _process;
-    private WorkerState _state = WorkerState.Starting;
+    private WorkerState _state = WorkerState.Unloaded;
     private int _restarts;
+    private int _loads;
+    private bool _disposed;
     private int? _lastExitCode;
     private string? _lastError;
 
@@ -68,11 +75,109 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
     {
         lock (_gate)
         {
-            return new WorkerSnapshot(Name, _state, _state == WorkerState.Ready ? SafePid(_process) : null, _restarts, _lastExitCode, _lastError);
+            return new WorkerSnapshot(Name, _state, _state == WorkerState.Ready ? SafePid(_process) : null, _restarts, _lastExitCode, _lastError, _loads);
         }
     }
 
-    public void Start() => _loop ??= Task.Run(SuperviseAsync);
+    /// <summary>Starts the worker unless it is running (starting, ready or restarting). Returns at once.</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_loop is not null || _disposed)
+            {
+                return;
+            }
+
+            _run = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _state = WorkerState.Starting;
+            _loads++;
+            var run = _run.Token;
+            _loop = Task.Run(() => SuperviseAsync(run));
+        }
+    }
+
+    /// <summary>
+    /// Stops the worker on purpose and waits (up to 10 s) for its process to exit: the state becomes
+    /// <see cref="WorkerState.Unloaded"/>, no restart follows and none is counted. No-op when not running.
+    /// </summary>
+    public async Task UnloadAsync()
+    {
+        Task loop;
+        CancellationTokenSource run;
+        lock (_gate)
+        {
+            if (_loop is null || _run is null || _disposed)
+            {
+                return;
+            }
+
+            loop = _loop;
+            run = _run;
+            _state = WorkerState.Unloading;
+        }
+
+        // Cancelling the run kills the process (see RunOnceAsync) and ends the supervision loop.
+        try
+        {
+            await run.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // DisposeAsync got there first: it stopped the process.
+        }
+
+        await loop.WaitAsync(StopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_gate)
+        {
+            if (ReferenceEquals(_loop, loop))
+            {
+                _loop = null;
+                _run = null;
+                _state = _disposed ? WorkerState.Stopped : WorkerState.Unloaded;
+                if (_ready.Task.IsCompleted)
+                {
+                    _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+        }
+
+        if (loop.IsCompleted)
+        {
+            run.Dispose();
+        }
+
+        DeleteSocket();
+        LogUnloaded(_logger, Name);
+    }
+
+    /// <summary>The worker's resident memory (VmRSS) in bytes, or null when no process is running.</summary>
+    public long? ResidentBytes()
+    {
+        int? pid;
+        lock (_gate)
+        {
+            pid = SafePid(_process);
+        }
+
+        if (pid is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // statm: size resident shared text lib data dt, in pages.
+            var fields = File.ReadAllText($"/proc/{pid}/statm").Split(' ');
+            return fields.Length > 1 && long.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var pages)
+                ? pages * Environment.SystemPageSize
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Waits until the worker answers, up to <paramref name="timeout"/>; false if it did not.</summary>
     public async Task<bool> WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -94,17 +199,17 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
-    private async Task SuperviseAsync()
+    private async Task SuperviseAsync(CancellationToken run)
     {
         var failures = 0;
-        while (!_stopping.IsCancellationRequested)
+        while (!run.IsCancellationRequested)
         {
             var started = _time.GetTimestamp();
             try
             {
-                await RunOnceAsync(_stopping.Token);
+                await RunOnceAsync(run);
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (run.IsCancellationRequested)
             {
                 break;
             }
@@ -120,7 +225,8 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
                 LogStartFailed(_logger, Name, ex);
             }
 
-            if (_stopping.IsCancellationRequested)
+            // Stopped on purpose (unloaded or shutting down): not a crash, no restart.
+            if (run.IsCancellationRequested)
             {
                 break;
             }
@@ -136,7 +242,7 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
             LogRestarting(_logger, Name, _lastExitCode, backoff.TotalMilliseconds);
             try
             {
-                await Task.Delay(backoff, _time, _stopping.Token);
+                await Task.Delay(backoff, _time, run);
             }
             catch (OperationCanceledException)
             {
@@ -146,7 +252,11 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
 
         lock (_gate)
         {
-            _state = WorkerState.Stopped;
+            // A loop that outlived UnloadAsync's wait must not overwrite the state of the next load.
+            if (_run is not null && _run.Token == run)
+            {
+                _state = _disposed ? WorkerState.Stopped : WorkerState.Unloading;
+            }
         }
     }
 
@@ -161,31 +271,50 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
         }
 
         LogStarted(_logger, Name, process.Id);
-        var exited = process.WaitForExitAsync(cancellationToken);
-        while (!exited.IsCompleted)
+        // A deliberate stop kills the process wherever this method is, even between Process.Start and here; the
+        // exit is then awaited without the token, so an unload returns only once the memory is free.
+        using var kill = cancellationToken.Register(static p => KillQuietly((Process)p!), process);
+        var exited = process.WaitForExitAsync(CancellationToken.None);
+        try
         {
-            if (await IsHealthyAsync(cancellationToken))
+            while (!exited.IsCompleted)
             {
-                lock (_gate)
+                if (await IsHealthyAsync(cancellationToken))
                 {
-                    _state = WorkerState.Ready;
-                    _lastError = null;
-                    _ready.TrySetResult();
+                    lock (_gate)
+                    {
+                        // A worker being unloaded stays "unloading" even if it answers meanwhile.
+                        _state = cancellationToken.IsCancellationRequested ? _state : WorkerState.Ready;
+                        _lastError = null;
+                        _ready.TrySetResult();
+                    }
+
+                    LogReady(_logger, Name, process.Id);
+                    ContextPerSequence = await ReadContextAsync(cancellationToken);
+                    break;
                 }
 
-                LogReady(_logger, Name, process.Id);
-                ContextPerSequence = await ReadContextAsync(cancellationToken);
-                break;
+                await Task.WhenAny(exited, Task.Delay(50, cancellationToken));
             }
-
-            await Task.WhenAny(exited, Task.Delay(50, cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping on purpose: fall through to wait for the killed process.
         }
 
         await exited;
         lock (_gate)
         {
-            _lastExitCode = process.ExitCode;
-            _process = null;
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                _lastExitCode = process.ExitCode;
+            }
+
+            if (ReferenceEquals(_process, process))
+            {
+                _process = null;
+            }
+
             if (_ready.Task.IsCompleted)
             {
                 _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -193,7 +322,34 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
         }
 
         // Idle pooled connections point at the dead process's socket.
-        LogExited(_logger, Name, process.ExitCode);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            LogExited(_logger, Name, process.ExitCode);
+        }
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already exited.
+        }
+    }
+
+    private void DeleteSocket()
+    {
+        try
+        {
+            File.Delete(_socketPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The next worker replaces a stale socket file itself.
+        }
     }
 
     private async Task<int?> ReadContextAsync(CancellationToken cancellationToken)
@@ -259,46 +415,38 @@ public sealed partial class WorkerSupervisor : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        Process? process;
+        Task? loop;
         lock (_gate)
         {
-            process = _process;
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            loop = _loop;
+            _state = loop is null ? WorkerState.Stopped : _state;
         }
 
-        try
+        // Every run token is linked to _stopping: cancelling it kills the process and ends the loop.
+        await _stopping.CancelAsync();
+        if (loop is not null)
         {
-            process?.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
+            await loop.WaitAsync(StopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        if (_loop is not null)
+        lock (_gate)
         {
-            await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _state = WorkerState.Stopped;
+            if (loop is null || loop.IsCompleted)
+            {
+                _run?.Dispose();
+                _run = null;
+                _stopping.Dispose();
+            }
         }
 
         Client.Dispose();
-        _stopping.Dispose();
-        if (File.Exists(_socketPath))
-        {
-            File.Delete(_socketPath);
-        }
+        DeleteSocket();
     }
-
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Started worker for {Model} (pid {ProcessId})")]
-    private static partial void LogStarted(ILogger logger, string model, int processId);
-
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Worker for {Model} is ready (pid {ProcessId})")]
-    private static partial void LogReady(ILogger logger, string model, int processId);
-
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Worker for {Model} exited with code {ExitCode}")]
-    private static partial void LogExited(ILogger logger, string model, int exitCode);
-
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Restarting worker for {Model} (last exit code {ExitCode}) in {BackoffMs} ms")]
-    private static partial void LogRestarting(ILogger logger, string model, int? exitCode, double backoffMs);
-
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Worker for {Model} failed to start")]
-    private static partial void LogStartFailed(ILogger logger, string model, Exception error);
 }

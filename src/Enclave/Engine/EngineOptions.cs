@@ -40,6 +40,16 @@ public sealed class EngineOptions
     [Range(0, 1_048_576)]
     public int MaxTokensLimit { get; set; }
 
+    /// <summary>
+    /// Idle time before the model is unloaded (Ollama's <c>keep_alive</c>): a duration such as <c>5m</c>, <c>30s</c>
+    /// or <c>1h30m</c>, <c>0</c> (unload right after the last request) or <c>-1</c> (never). Unset: never for a
+    /// preloaded model, else <c>Residency:KeepAlive</c> (5m). The gateway reads it; the worker ignores it.
+    /// </summary>
+    public string? KeepAlive { get; set; }
+
+    /// <summary>Load at start-up (true, the default) or on the first request (false). The gateway reads it.</summary>
+    public bool? Preload { get; set; }
+
     internal int EffectiveSlots => Slots > 0 ? Slots : 4;
 
     internal int EffectiveThreads => Threads > 0 ? Threads : Math.Clamp(Environment.ProcessorCount - 1, 1, 8);

@@ -8,6 +8,7 @@ using Enclave.Security;
 using Enclave.Security.Auth;
 using Enclave.Security.Keys;
 using Enclave.Security.Limits;
+using Enclave.Ui;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -31,6 +32,7 @@ public static partial class GatewayHost
         builder.Services.AddOptions<ApiLimits>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ModelsOptions>().Bind(configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ModelsOptions>, ModelsOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<ModelsOptions>, ModelResidencyOptionsValidator>();
         builder.Services.AddSingleton<LocalModels>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalModels>());
         builder.Services.AddOptions<RoutingOptions>().Bind(configuration).ValidateOnStart();
@@ -44,6 +46,7 @@ public static partial class GatewayHost
         var telemetry = configuration.GetSection("Telemetry").Get<TelemetryOptions>() ?? new TelemetryOptions();
         TelemetryOptionsValidator.Validate(telemetry);
         builder.Services.AddGatewayTelemetry(telemetry);
+        builder.Services.AddDashboard();
         builder.Services.AddSingleton<ForwardServices>();
         builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
         builder.Services.AddProblemDetails();
@@ -96,6 +99,7 @@ public static partial class GatewayHost
         app.MapAdminKeys();
         app.MapAdminUsage();
         app.MapMetrics(telemetry);
+        app.MapDashboard();
         app.MapFallback(NotFoundOrWrongMethod).RequireAuthorization(AuthPolicies.AnyKey);
         return app;
     }
@@ -129,22 +133,27 @@ public static partial class GatewayHost
         return ApiError.NotFound(path).WriteResponseAsync(http);
     }
 
+    // Preloaded models must be ready (or deliberately unloaded: idle or for memory, a request loads them again);
+    // a model that loads on first use never holds readiness back.
     private static IResult Readiness(LocalModels models)
     {
+        var residency = models.Residency().ToDictionary(r => r.Model, StringComparer.Ordinal);
         var snapshots = models.All.Select(w => w.Snapshot()).ToArray();
-        var ready = snapshots.All(s => s.State == WorkerState.Ready);
+        var ready = snapshots.All(s => !residency[s.Model].Preload || s.State is WorkerState.Ready or WorkerState.Unloaded or WorkerState.Unloading);
         return Results.Json(
-            new { status = ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
+            new { status = ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), preload = residency[s.Model].Preload, pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    /// <summary>Each worker's process state plus its engine's live load (slots in use, queue, KV cells).</summary>
+    /// <summary>Each worker's process state and residency (size, keep-alive, expiry) plus its engine's live load (slots in use, queue, KV cells).</summary>
     private static async Task<IResult> WorkersAsync(LocalModels models, CancellationToken cancellationToken)
     {
         var rows = new List<object>();
+        var residency = models.Residency().ToDictionary(r => r.Model, StringComparer.Ordinal);
         foreach (var worker in models.All)
         {
             var s = worker.Snapshot();
+            var r = residency[worker.Name];
             System.Text.Json.JsonElement? engine = null;
             if (s.State == WorkerState.Ready)
             {
@@ -160,10 +169,26 @@ public static partial class GatewayHost
                 }
             }
 
-            rows.Add(new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, engine });
+            rows.Add(new
+            {
+                name = s.Model,
+                state = s.State.ToString().ToLowerInvariant(),
+                pid = s.ProcessId,
+                restarts = s.Restarts,
+                last_exit_code = s.LastExitCode,
+                loads = s.Loads,
+                preload = r.Preload,
+                keep_alive = r.KeepAlive.ToString(),
+                active_requests = r.ActiveRequests,
+                size_bytes = r.SizeBytes,
+                resident_bytes = r.ResidentBytes,
+                last_used = r.LastUsed,
+                expires_at = r.ExpiresAt,
+                engine,
+            });
         }
 
-        return Results.Json(new { workers = rows });
+        return Results.Json(new { workers = rows, memory_budget_bytes = models.MemoryBudgetBytes });
     }
 
     /// <summary>Any exception that escapes a handler becomes a 500 envelope carrying the request id; details stay in the log.</summary>

@@ -5,8 +5,8 @@ using Enclave.Engine;
 
 namespace Enclave.Telemetry;
 
-/// <summary>One model's worker and engine load at the last poll.</summary>
-public sealed record ModelLoad(string Model, bool Up, int Restarts, EngineStatus? Engine);
+/// <summary>One model's worker and engine load at the last poll. <see cref="Resident"/> is false while it is unloaded on purpose.</summary>
+public sealed record ModelLoad(string Model, bool Up, int Restarts, EngineStatus? Engine, bool Resident = true);
 
 /// <summary>
 /// Polls every local worker's <c>/status</c> on an interval (<c>Telemetry:EngineStatusIntervalMs</c>, 1 s by
@@ -23,7 +23,8 @@ public sealed partial class EngineLoadMonitor(LocalModels models, GatewayTelemet
         {
             var s = w.Snapshot();
             var up = s.State == WorkerState.Ready;
-            return new ModelLoad(w.Name, up, s.Restarts, up ? _status.GetValueOrDefault(w.Name) : null);
+            var resident = s.State is not (WorkerState.Unloaded or WorkerState.Unloading);
+            return new ModelLoad(w.Name, up, s.Restarts, up ? _status.GetValueOrDefault(w.Name) : null, resident);
         })];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -52,6 +52,7 @@ public sealed class GatewayTelemetry : IDisposable
         _meter.CreateObservableGauge("enclave.sequences.slots", () => Loads(l => l.Engine?.Slots), "{sequence}", "Concurrent sequences each model's engine can run.");
         _meter.CreateObservableGauge("enclave.kv_cache.usage", () => LoadsRatio(l => l.Engine is { KvCellsTotal: > 0 } e ? (double)e.KvCellsUsed / e.KvCellsTotal : null), "1", "Share of each model's KV cache cells in use (0 to 1).");
         _meter.CreateObservableGauge("enclave.worker.up", () => Loads(l => l.Up ? 1 : 0), description: "1 when the model's worker is ready, else 0.");
+        _meter.CreateObservableGauge("enclave.model.loaded", () => Loads(l => l.Resident ? 1 : 0), description: "1 while the model is meant to be in memory (loaded, loading or restarting), 0 while it is unloaded on purpose (idle keep-alive or memory budget).");
         _meter.CreateObservableCounter("enclave.worker.restarts", () => Loads(l => l.Restarts), "{restart}", "Times each model's worker was restarted after it died.");
         var version = typeof(GatewayTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         _meter.CreateObservableGauge("enclave.build.info", () => new Measurement<int>(1, new KeyValuePair<string, object?>("version", version)), description: "Build information.");

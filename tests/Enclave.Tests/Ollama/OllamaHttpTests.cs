@@ -87,7 +87,6 @@ public sealed class OllamaHttpTests(SharedGateway shared)
         { "options not an object", "/api/generate", """{"model":"chat","prompt":"x","options":[1]}""", 400, "options must be an object" },
         { "mirostat", "/api/generate", """{"model":"chat","prompt":"x","options":{"mirostat":2}}""", 400, "options.mirostat" },
         { "bad keep_alive", "/api/generate", """{"model":"chat","keep_alive":"soon"}""", 400, "keep_alive" },
-        { "unload", "/api/generate", """{"model":"chat","keep_alive":0}""", 400, "cannot be unloaded" },
         { "chat on an embedding model", "/api/chat", """{"model":"bert","messages":[{"role":"user","content":"x"}]}""", 400, "model 'bert' does not support chat" },
         { "context too long", "/api/generate", "{\"model\":\"tiny\",\"raw\":true,\"prompt\":\"" + string.Concat(Enumerable.Repeat("story time ", 400)) + "\"}", 400, "context length" },
         { "empty embedding input", "/api/embed", """{"model":"bert","input":["ok",""]}""", 400, "must not be empty" },

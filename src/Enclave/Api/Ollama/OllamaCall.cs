@@ -27,4 +27,5 @@ internal enum OllamaKind
 /// <param name="UpstreamPath">The OpenAI route, e.g. <c>v1/chat/completions</c>; null when nothing is forwarded.</param>
 /// <param name="Body">The OpenAI request body; null when nothing is forwarded.</param>
 /// <param name="LoadReason"><c>load</c> or <c>unload</c> for a request with nothing to run; null otherwise.</param>
-internal sealed record OllamaCall(OllamaKind Kind, string RequestedModel, string Model, bool Stream, string? UpstreamPath, byte[]? Body, string? LoadReason);
+/// <param name="KeepAlive">The request's <c>keep_alive</c> (negative: forever, zero: unload when idle), or null for the configured one.</param>
+internal sealed record OllamaCall(OllamaKind Kind, string RequestedModel, string Model, bool Stream, string? UpstreamPath, byte[]? Body, string? LoadReason, TimeSpan? KeepAlive = null);

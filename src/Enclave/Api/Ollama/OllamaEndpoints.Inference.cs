@@ -63,6 +63,7 @@ public static partial class OllamaEndpoints
         {
             await GatewayEndpoints.ForwardAsync(context, services, call.UpstreamPath!, route);
             await body.FinishAsync(context.RequestAborted);
+            ApplyKeepAlive(services, call);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
@@ -75,10 +76,19 @@ public static partial class OllamaEndpoints
     }
 
     /// <summary>
-    /// Ollama's "load the model" call (a request with nothing to run): answers once a local model's worker is ready
-    /// (a remote backend loads its models itself). Unloading is refused: configured models stay loaded while the
-    /// gateway runs.
+    /// Ollama's "load the model" call (a request with nothing to run): loads a local model (within the memory
+    /// budget) and answers once its worker is ready; with <c>keep_alive: 0</c> it unloads the model when idle. A
+    /// remote backend loads its models itself.
     /// </summary>
+    /// <summary>A request's <c>keep_alive</c> applies to its local model from the end of the request on.</summary>
+    private static void ApplyKeepAlive(ForwardServices services, OllamaCall call)
+    {
+        if (call.KeepAlive is { } keepAlive && services.Models.Find(call.Model) is not null)
+        {
+            services.Models.SetKeepAlive(call.Model, keepAlive);
+        }
+    }
+
     private static async Task LoadAsync(HttpContext context, ForwardServices services, string route, OllamaCall call)
     {
         // A model outside the key's globs answers exactly like a model that does not exist.
@@ -90,36 +100,57 @@ public static partial class OllamaEndpoints
 
         if (call.LoadReason == "unload")
         {
-            await RejectAsync(context, services, route, call.RequestedModel, new ApiError(StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_parameter",
-                $"model '{RequestGuard.Printable(call.RequestedModel)}' cannot be unloaded: models configured on this gateway stay loaded while it runs"), call.Model);
-            return;
+            // keep_alive 0 with nothing to run: unload now if idle (a local model; a remote backend manages its own).
+            services.Models.SetKeepAlive(call.Model, TimeSpan.Zero);
         }
-
-        var ready = true;
-        try
+        else if (services.Models.Find(call.Model) is not null)
         {
-            if (services.Models.Find(call.Model) is { } worker)
+            Backends.ModelAdmission admission;
+            try
             {
-                ready = await worker.WaitReadyAsync(ReadyWait, context.RequestAborted);
+                admission = await services.Models.AcquireAsync(call.Model, context.RequestAborted);
             }
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            await RecordAsync(context, services, route, call.Model, m => m.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed"));
-            return;
-        }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                await RecordAsync(context, services, route, call.Model, m => m.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed"));
+                return;
+            }
 
-        if (!ready)
-        {
-            await RejectAsync(context, services, route, call.RequestedModel,
-                ApiError.Unavailable($"The model '{RequestGuard.Printable(call.RequestedModel)}' is not ready yet (its worker is starting or restarting). Retry shortly."), call.Model);
-            return;
+            if (admission.Lease is not { } lease)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(admission.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await RejectAsync(context, services, route, call.RequestedModel, ApiError.Unavailable(admission.Refusal ?? "The model cannot be loaded now."), call.Model);
+                return;
+            }
+
+            using (lease)
+            {
+                bool ready;
+                try
+                {
+                    ready = await services.Models.Find(call.Model)!.WaitReadyAsync(ReadyWait, context.RequestAborted);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    await RecordAsync(context, services, route, call.Model, m => m.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed"));
+                    return;
+                }
+
+                if (!ready)
+                {
+                    await RejectAsync(context, services, route, call.RequestedModel,
+                        ApiError.Unavailable($"The model '{RequestGuard.Printable(call.RequestedModel)}' is still loading. Retry shortly."), call.Model);
+                    return;
+                }
+            }
+
+            ApplyKeepAlive(services, call);
         }
 
         await RecordAsync(context, services, route, call.Model, m =>
         {
             m.Stream = call.Stream;
-            m.FinishReason = "load";
+            m.FinishReason = call.LoadReason;
         });
         var now = OllamaWire.Rfc3339(services.Time.GetUtcNow());
         await WriteJsonAsync(context, w =>
@@ -135,14 +166,14 @@ public static partial class OllamaEndpoints
                     w.WriteString("content", "");
                     w.WriteEndObject();
                     w.WriteBoolean("done", true);
-                    w.WriteString("done_reason", "load");
+                    w.WriteString("done_reason", call.LoadReason);
                     break;
                 case OllamaKind.Generate:
                     w.WriteString("model", call.RequestedModel);
                     w.WriteString("created_at", now);
                     w.WriteString("response", "");
                     w.WriteBoolean("done", true);
-                    w.WriteString("done_reason", "load");
+                    w.WriteString("done_reason", call.LoadReason);
                     break;
                 case OllamaKind.Embed:
                     w.WriteString("model", call.RequestedModel);

@@ -6,9 +6,8 @@ namespace Enclave.Api.Ollama;
 internal sealed record LoadedModel(WorkerSupervisor Worker, DateTimeOffset ExpiresAt);
 
 /// <summary>
-/// Which models count as loaded for <c>/api/ps</c>. Today every configured local model stays loaded while the gateway
-/// runs, so a model is loaded when its worker is ready, and it never expires (Ollama's "forever": now plus Go's
-/// longest duration). When models load on demand and unload after <c>keep_alive</c>, this is the one place to change.
+/// Which local models are loaded for <c>/api/ps</c>, with when each unloads if no request comes (its keep-alive
+/// from the last request; Ollama's "forever", now plus Go's longest duration, when it never expires or is serving).
 /// </summary>
 internal static class OllamaLoadedModels
 {
@@ -16,7 +15,9 @@ internal static class OllamaLoadedModels
     {
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(time);
-        var expires = time.GetUtcNow() + OllamaWire.Forever;
-        return [.. models.All.Where(w => w.Snapshot().State == WorkerState.Ready).Select(w => new LoadedModel(w, expires))];
+        var forever = time.GetUtcNow() + OllamaWire.Forever;
+        return [.. models.Residency()
+            .Where(r => r.IsLoaded && models.Find(r.Model) is not null)
+            .Select(r => new LoadedModel(models.Find(r.Model)!, r.ExpiresAt ?? forever))];
     }
 }

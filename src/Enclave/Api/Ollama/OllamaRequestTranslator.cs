@@ -42,7 +42,7 @@ internal static class OllamaRequestTranslator
             w.WriteEndArray();
             WriteGeneration(w, root);
         });
-        return new OllamaCall(OllamaKind.Chat, requested, model, stream, "v1/chat/completions", body, null);
+        return new OllamaCall(OllamaKind.Chat, requested, model, stream, "v1/chat/completions", body, null, keepAlive);
     }
 
     public static OllamaCall Generate(JsonElement root, string requested, string model)
@@ -88,7 +88,7 @@ internal static class OllamaRequestTranslator
 
             WriteGeneration(w, root);
         });
-        return new OllamaCall(OllamaKind.Generate, requested, model, stream, raw ? "v1/completions" : "v1/chat/completions", body, null);
+        return new OllamaCall(OllamaKind.Generate, requested, model, stream, raw ? "v1/completions" : "v1/chat/completions", body, null, keepAlive);
     }
 
     public static OllamaCall Embed(JsonElement root, string requested, string model)
@@ -113,7 +113,7 @@ internal static class OllamaRequestTranslator
                 dimensions.WriteTo(w);
             }
         });
-        return new OllamaCall(OllamaKind.Embed, requested, model, false, "v1/embeddings", body, null);
+        return new OllamaCall(OllamaKind.Embed, requested, model, false, "v1/embeddings", body, null, keepAlive);
     }
 
     public static OllamaCall Embeddings(JsonElement root, string requested, string model)
@@ -131,11 +131,11 @@ internal static class OllamaRequestTranslator
             w.WriteString("model", model);
             w.WriteString("input", prompt);
         });
-        return new OllamaCall(OllamaKind.Embeddings, requested, model, false, "v1/embeddings", body, null);
+        return new OllamaCall(OllamaKind.Embeddings, requested, model, false, "v1/embeddings", body, null, keepAlive);
     }
 
     private static OllamaCall Load(OllamaKind kind, string requested, string model, bool stream, TimeSpan? keepAlive) =>
-        new(kind, requested, model, stream, null, null, keepAlive == TimeSpan.Zero ? "unload" : "load");
+        new(kind, requested, model, stream, null, null, keepAlive == TimeSpan.Zero ? "unload" : "load", keepAlive);
 
     private static void WriteGeneration(Utf8JsonWriter w, JsonElement root)
     {
