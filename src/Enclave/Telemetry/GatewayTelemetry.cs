@@ -63,13 +63,19 @@ public sealed class GatewayTelemetry : IDisposable
     {
         var operation = GatewayTracing.OperationOf(route);
         _requests.Add(1, new TagList { { "route", route }, { "gen_ai.request.model", model }, { "backend", backend }, { "status", status } });
+        // Tokens count whenever some were used (a stream the client closed half-way still used them), so the
+        // token sums equal the ledger's; latency histograms take successful requests only.
+        if (status < 400 || promptTokens + completionTokens > 0)
+        {
+            _tokens.Record(promptTokens, new("gen_ai.token.type", "input"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+            _tokens.Record(completionTokens, new("gen_ai.token.type", "output"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
+        }
+
         if (status >= 400)
         {
             return;
         }
 
-        _tokens.Record(promptTokens, new("gen_ai.token.type", "input"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
-        _tokens.Record(completionTokens, new("gen_ai.token.type", "output"), new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
         _duration.Record(durationSeconds, new("gen_ai.request.model", model), new("gen_ai.operation.name", operation));
         if (ttftSeconds is { } ttft)
         {

@@ -19,9 +19,8 @@ public sealed record LiveSnapshot(
     LiveSeries Series);
 
 /// <summary>
-/// Counts since the gateway started. <see cref="Requests"/> and <see cref="Errors"/> (status 400 and above) cover the
-/// same requests as the usage ledger; the token sums cover those that succeeded (the gateway meters no tokens for a
-/// request that ends with an error status). Auth rejections never reach a model and are counted apart.
+/// Counts since the gateway started. <see cref="Requests"/>, <see cref="Errors"/> (status 400 and above) and the
+/// token sums cover the same requests as the usage ledger. Auth rejections never reach a model and are counted apart.
 /// </summary>
 public sealed record LiveTotals(
     long Requests,

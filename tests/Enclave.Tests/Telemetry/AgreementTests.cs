@@ -9,7 +9,8 @@ namespace Enclave.Tests.Telemetry;
 
 /// <summary>
 /// After a burst of mixed traffic (streamed, non-streamed, failed, rejected), the ledger (<c>/admin/usage</c>),
-/// <c>enclave usage</c> and <c>/metrics</c> agree on request and token counts.
+/// <c>enclave usage</c>, <c>/metrics</c> and the dashboard's live totals (<c>/ui/api/live</c>) agree on request and
+/// token counts.
 /// </summary>
 public sealed class AgreementTests
 {
@@ -65,6 +66,14 @@ public sealed class AgreementTests
         Assert.Equal(prompt, Sum(scrape, "gen_ai_client_token_usage_sum{", "gen_ai_token_type=\"input\""));
         Assert.Equal(completion, Sum(scrape, "gen_ai_client_token_usage_sum{", "gen_ai_token_type=\"output\""));
         Assert.Equal(3, Sum(scrape, "enclave_requests_total{", "status=\"4"));
+
+        // The dashboard's live totals.
+        using var live = JsonDocument.Parse(await GetAsync(gateway, admin.Key, "/ui/api/live"));
+        var totals = live.RootElement.GetProperty("totals");
+        Assert.Equal(sent, totals.GetProperty("requests").GetInt64());
+        Assert.Equal(3, totals.GetProperty("errors").GetInt64());
+        Assert.Equal(prompt, totals.GetProperty("input_tokens").GetInt64());
+        Assert.Equal(completion, totals.GetProperty("output_tokens").GetInt64());
 
         Directory.Delete(dataDir, recursive: true);
     }

@@ -5,7 +5,8 @@ namespace Enclave.Security.Auth;
 
 /// <summary>
 /// One authorization policy per scope. Every endpoint names one of these (or is explicitly anonymous:
-/// only <c>/healthz</c> and <c>/readyz</c>); the fallback policy denies anything that forgets.
+/// <c>/healthz</c>, <c>/readyz</c>, and the dashboard's sign-in, sign-out and static files, none of which carry data);
+/// the fallback policy denies anything that forgets.
 /// </summary>
 public static class AuthPolicies
 {
