@@ -75,6 +75,35 @@ public sealed class ApiLimits
     [Range(1, 600)]
     public int MinRequestBodyGraceSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Slowest a client may accept a response, in bytes per second (Kestrel MinResponseDataRate; 0 turns the check
+    /// off). Streams are held to it per write as well: each event must be accepted within
+    /// max(<see cref="MinResponseGraceSeconds"/>, its bytes / this rate) once the buffers are full, or the connection
+    /// is aborted and the generation cancelled (see <see cref="SlowReaderGuard"/>).
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public double MinResponseBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Grace period of the minimum response data rate.</summary>
+    [Range(1, 600)]
+    public int MinResponseGraceSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Kestrel MaxResponseBufferSize: response bytes held per connection before a write waits for the client. With
+    /// the relays awaiting every write, this bounds what the gateway buffers for a stream its client reads slowly.
+    /// </summary>
+    [Range(4096, 1 << 20)]
+    public long MaxResponseBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Kernel send buffer of each client connection (SO_SNDBUF; Linux doubles it). Fixed, because the kernel
+    /// otherwise grows the send buffer of a reader that falls behind towards <c>net.ipv4.tcp_wmem</c>'s maximum
+    /// (4 MiB by default), which holds a whole long generation, so the minimum data rate would never bite. 0 leaves
+    /// the kernel's autotuning on. With the defaults a stream holds at most about 64 KiB + 2 × 64 KiB.
+    /// </summary>
+    [Range(0, 16 << 20)]
+    public int SocketSendBufferBytes { get; set; } = 64 * 1024;
+
     /// <summary>Kestrel Http2 MaxStreamsPerConnection.</summary>
     [Range(1, 10_000)]
     public int MaxHttp2StreamsPerConnection { get; set; } = 100;

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Enclave.Backends;
 using Enclave.Security.Audit;
@@ -129,7 +128,14 @@ public static partial class GatewayEndpoints
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            if (Hosting.GracefulShutdown.TryResumeAfterCut(context))
+            {
+                await AnswerShutdownCutAsync(context, meter, context.Response.Body);
+            }
+            else
+            {
+                meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            }
         }
         finally
         {
@@ -139,6 +145,28 @@ public static partial class GatewayEndpoints
                 await lease.SettleAsync(meter.PromptTokens + meter.CompletionTokens);
                 await lease.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// Answers a request the shutdown deadline cut (see <see cref="Hosting.GracefulShutdown.TryResumeAfterCut"/>): its
+    /// record first, then a 503 with Retry-After or, on a stream already started, the final error event on
+    /// <paramref name="client"/>.
+    /// </summary>
+    internal static async Task AnswerShutdownCutAsync(HttpContext context, RequestMeter meter, Stream client)
+    {
+        var error = Hosting.GracefulShutdown.ShuttingDown;
+        var started = context.Response.HasStarted;
+        meter.Fail(started ? StatusCodes.Status200OK : error.Status, error.Code);
+        await meter.CommitAsync();
+        if (!started)
+        {
+            context.Response.Headers.RetryAfter = Hosting.GracefulShutdown.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await error.WriteResponseAsync(context);
+        }
+        else if (context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true)
+        {
+            await SseRelay.WriteEventAsync(client, error.ToJsonBytes(), context.RequestAborted);
         }
     }
 
@@ -182,14 +210,20 @@ public static partial class GatewayEndpoints
         response.Headers["X-Accel-Buffering"] = "no";
         await response.StartAsync(ct);
         var relay = new SseRelay { HoldFinalEvent = true };
+        await using var client = SlowReaderGuard.For(context, response.Body);
         try
         {
             await using var body = await upstream.Content.ReadAsStreamAsync(ct);
-            await relay.CopyAsync(body, response.Body, ct);
+            await relay.CopyAsync(body, client, ct);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException && !ct.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidDataException && !ct.IsCancellationRequested)
         {
             LogWorkerLost(logger, meter.Model, ex);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException && ct.IsCancellationRequested)
+        {
+            // The client went away or read too slowly (SlowReaderGuard aborted it), or the shutdown cut the stream.
+            // Either way the record below gets the tokens relayed so far.
         }
 
         meter.FirstTextTimestamp = relay.FirstContentTimestamp;
@@ -198,7 +232,15 @@ public static partial class GatewayEndpoints
         (meter.PromptTokens, meter.CompletionTokens) = relay.Usage ?? (0, relay.DataEvents);
         if (ct.IsCancellationRequested)
         {
-            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            if (Hosting.GracefulShutdown.TryResumeAfterCut(context))
+            {
+                await AnswerShutdownCutAsync(context, meter, client);
+            }
+            else
+            {
+                meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            }
+
             return;
         }
 
@@ -207,8 +249,7 @@ public static partial class GatewayEndpoints
             meter.Fail(StatusCodes.Status200OK, "worker_crashed");
             await meter.CommitAsync();
             var error = ApiError.Unavailable("The model worker stopped during generation; the response is incomplete.", "worker_crashed");
-            await response.WriteAsync("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n", Encoding.UTF8, ct);
-            await response.Body.FlushAsync(ct);
+            await SseRelay.WriteEventAsync(client, error.ToJsonBytes(), ct);
             return;
         }
 
@@ -218,7 +259,7 @@ public static partial class GatewayEndpoints
         }
 
         await meter.CommitAsync();
-        await relay.WriteFinalEventAsync(response.Body, ct);
+        await relay.WriteFinalEventAsync(client, ct);
     }
 
     private static void ReadWholeBody(byte[] body, int status, RequestMeter meter)

@@ -9,6 +9,7 @@ namespace Enclave.Api;
 /// </summary>
 public sealed class SseRelay
 {
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
     private static readonly byte[] ErrorEventStart = "data: {\"error\""u8.ToArray();
@@ -38,10 +39,27 @@ public sealed class SseRelay
     /// </summary>
     public bool HoldFinalEvent { get; init; }
 
+    /// <summary>
+    /// Most bytes of one unfinished event (or run of events) held while waiting for its end; more fails the copy with
+    /// <see cref="InvalidDataException"/>, so an upstream that never ends an event cannot grow the gateway's memory.
+    /// </summary>
+    public int MaxEventBytes { get; init; } = 1 << 20;
+
     /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the first event that carried generated text, or 0.</summary>
     public long FirstContentTimestamp { get; private set; }
 
     private byte[]? _finalEvent;
+
+    /// <summary>
+    /// Writes <paramref name="data"/> (a JSON payload) as one <c>data:</c> event in a single write, then flushes, so a
+    /// write cut short (client gone, shutdown) never leaves half an event for the next one to be glued to.
+    /// </summary>
+    public static async Task WriteEventAsync(Stream client, byte[] data, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        await client.WriteAsync((byte[])[.. DataPrefix, .. data, .. EventEnd], cancellationToken).ConfigureAwait(false);
+        await client.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Sends the event kept back by <see cref="HoldFinalEvent"/>, if any.</summary>
     public async Task WriteFinalEventAsync(Stream client, CancellationToken cancellationToken)
@@ -54,7 +72,10 @@ public sealed class SseRelay
         }
     }
 
-    /// <summary>Relays until the upstream ends or fails; throws what the upstream read throws.</summary>
+    /// <summary>
+    /// Relays until the upstream ends or fails; throws what the upstream read throws, and
+    /// <see cref="InvalidDataException"/> for an event over <see cref="MaxEventBytes"/>.
+    /// </summary>
     public async Task CopyAsync(Stream upstream, Stream client, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -65,6 +86,11 @@ public sealed class SseRelay
             {
                 if (filled == buffer.Length)
                 {
+                    if (buffer.Length >= MaxEventBytes)
+                    {
+                        throw new InvalidDataException($"An upstream event is larger than {MaxEventBytes} bytes.");
+                    }
+
                     var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
                     buffer.AsSpan(0, filled).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);

@@ -23,8 +23,6 @@ internal static partial class UpstreamProxy
 
     public const string BackendHeader = "x-enclave-backend";
 
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
     private enum FailureKind
@@ -297,6 +295,7 @@ internal static partial class UpstreamProxy
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         await response.StartAsync(ct);
+        await using var client = SlowReaderGuard.For(context, response.Body);
 
         (int Prompt, int Completion)? usage = null;
         var contentEvents = 0;
@@ -370,10 +369,7 @@ internal static partial class UpstreamProxy
                     // The usage chunk was asked for by the gateway; a client that did not ask does not get it.
                     if (hasChoices || request.ClientWantsUsage || !root.TryGetProperty("usage", out _))
                     {
-                        await response.Body.WriteAsync(DataPrefix, ct);
-                        await response.Body.WriteAsync(data, ct);
-                        await response.Body.WriteAsync(EventEnd, ct);
-                        await response.Body.FlushAsync(ct);
+                        await SseRelay.WriteEventAsync(client, data, ct);
                     }
                 }
 
@@ -411,16 +407,19 @@ internal static partial class UpstreamProxy
                 data = next;
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && ct.IsCancellationRequested)
         {
+            // The client went away or read too slowly (SlowReaderGuard aborted it), or the shutdown cut the stream.
             Settle(meter, usage, contentEvents, request, finish);
-            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
-            return false;
-        }
-        catch (IOException) when (ct.IsCancellationRequested)
-        {
-            Settle(meter, usage, contentEvents, request, finish);
-            meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            if (Hosting.GracefulShutdown.TryResumeAfterCut(context))
+            {
+                await GatewayEndpoints.AnswerShutdownCutAsync(context, meter, client);
+            }
+            else
+            {
+                meter.Fail(StatusCodes.Status499ClientClosedRequest, "client_closed");
+            }
+
             return false;
         }
 
@@ -431,13 +430,11 @@ internal static partial class UpstreamProxy
             if (usage is null && request.ClientWantsUsage)
             {
                 // The upstream reported none; the client asked, so it gets the gateway's count.
-                await response.Body.WriteAsync(DataPrefix, ct);
-                await response.Body.WriteAsync(UsageChunk(meter), ct);
-                await response.Body.WriteAsync(EventEnd, ct);
+                await SseRelay.WriteEventAsync(client, UsageChunk(meter), ct);
             }
 
-            await response.Body.WriteAsync(DoneEvent, ct);
-            await response.Body.FlushAsync(ct);
+            await client.WriteAsync(DoneEvent, ct);
+            await client.FlushAsync(ct);
             return true;
         }
 
@@ -445,10 +442,7 @@ internal static partial class UpstreamProxy
         await meter.CommitAsync();
         LogStreamEnded(logger, context.TraceIdentifier, backend.Name, endCode ?? "upstream_error");
         var final = errorEvent ?? new ApiError(StatusCodes.Status502BadGateway, "server_error", endCode, EndMessage(endCode)).ToJsonBytes();
-        await response.Body.WriteAsync(DataPrefix, ct);
-        await response.Body.WriteAsync(final, ct);
-        await response.Body.WriteAsync(EventEnd, ct);
-        await response.Body.FlushAsync(ct);
+        await SseRelay.WriteEventAsync(client, final, ct);
         return false;
     }
 

@@ -15,6 +15,9 @@ public static class EnclaveCli
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PlanCommand.Create());
+        root.Subcommands.Add(CostCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

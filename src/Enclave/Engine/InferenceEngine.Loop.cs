@@ -29,7 +29,7 @@ public sealed partial class InferenceEngine
                     SweepCancelled();
                     if (_running.Count == 0)
                     {
-                        if (_queue.Reader.Count == 0 && _embeddingQueue.Reader.Count == 0)
+                        if (_queue.Count == 0 && _embeddingQueue.Reader.Count == 0)
                         {
                             _work.Wait(_stopping.Token);
                         }
@@ -67,7 +67,7 @@ public sealed partial class InferenceEngine
             Finish(seq, new GenerationFailed("shutting_down", "The model is shutting down."));
         }
 
-        while (_queue.Reader.TryRead(out var pending))
+        while (_queue.TryDequeue(out var pending))
         {
             pending.Output.Writer.TryWrite(new GenerationFailed("shutting_down", "The model is shutting down."));
             pending.Output.Writer.TryComplete();
@@ -76,9 +76,9 @@ public sealed partial class InferenceEngine
 
     private void Admit()
     {
-        while (_freeSeqIds.Count > 0 && _queue.Reader.TryRead(out var pending))
+        while (_freeSeqIds.Count > 0 && _queue.TryDequeue(out var pending))
         {
-            Interlocked.Decrement(ref _queued);
+            // Cancelled between leaving the queue's lock and now: the queue's own callback no longer sees it.
             if (pending.Cancellation.IsCancellationRequested)
             {
                 pending.Output.Writer.TryComplete();

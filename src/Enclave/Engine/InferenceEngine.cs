@@ -15,7 +15,7 @@ public sealed partial class InferenceEngine : IDisposable
 {
     private readonly EngineOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<PendingGeneration> _queue;
+    private readonly AdmissionQueue _queue;
     private readonly Channel<EmbeddingJob> _embeddingQueue;
     private readonly ManualResetEventSlim _work = new(false);
     private readonly CancellationTokenSource _stopping = new();
@@ -23,7 +23,6 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly SafeLlamaContextHandle? _context;
     private readonly Lazy<SafeLlamaContextHandle> _embeddingContext;
     private readonly int _embeddingContextSize;
-    private int _queued;
     private int _active;
     private long _kvUsed;
     private long _promptTokens;
@@ -38,11 +37,7 @@ public sealed partial class InferenceEngine : IDisposable
         Slots = options.EffectiveSlots;
         Threads = options.EffectiveThreads;
         ContextPerSequence = options.EffectiveContextSize(model.TrainContextLength);
-        _queue = Channel.CreateBounded<PendingGeneration>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
+        _queue = new AdmissionQueue(Math.Max(1, options.QueueCapacity));
         _embeddingQueue = Channel.CreateBounded<EmbeddingJob>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -162,8 +157,9 @@ public sealed partial class InferenceEngine : IDisposable
 
     /// <summary>
     /// Offers a request to the admission queue. On <see cref="AdmissionStatus.Accepted"/> the events arrive on
-    /// <paramref name="events"/>; cancelling <paramref name="cancellationToken"/> ends the sequence and frees its
-    /// slot at the next decode step.
+    /// <paramref name="events"/>. Cancelling <paramref name="cancellationToken"/> takes a waiting request out of the
+    /// queue at once (it is never admitted), and ends an admitted one, prefilling or decoding, freeing its slot at
+    /// the next decode step.
     /// </summary>
     public AdmissionStatus TrySubmit(GenerationRequest request, CancellationToken cancellationToken, out ChannelReader<GenerationEvent>? events)
     {
@@ -184,12 +180,11 @@ public sealed partial class InferenceEngine : IDisposable
         }
 
         var pending = new PendingGeneration(request, cancellationToken);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_queue.TryEnqueue(pending))
         {
             return AdmissionStatus.QueueFull;
         }
 
-        Interlocked.Increment(ref _queued);
         _work.Set();
         events = pending.Output.Reader;
         return AdmissionStatus.Accepted;
@@ -199,7 +194,7 @@ public sealed partial class InferenceEngine : IDisposable
     public EngineStatus GetStatus() => new(
         Slots,
         Volatile.Read(ref _active),
-        Volatile.Read(ref _queued),
+        _queue.Count,
         ContextPerSequence,
         Interlocked.Read(ref _kvUsed),
         (long)ContextPerSequence * Slots,

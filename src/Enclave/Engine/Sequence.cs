@@ -112,4 +112,10 @@ internal sealed class PendingGeneration
 
     public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    /// <summary>This request's place in the <see cref="AdmissionQueue"/> while it waits; guarded by the queue's lock.</summary>
+    public LinkedListNode<PendingGeneration>? QueueNode { get; set; }
+
+    /// <summary>Takes the request out of the queue when its token is cancelled; guarded by the queue's lock.</summary>
+    public CancellationTokenRegistration QueueRegistration { get; set; }
 }

@@ -52,6 +52,9 @@ public static partial class GatewayHost
         builder.Services.AddProblemDetails();
 
         var server = configuration.GetSection("Server").Get<ServerOptions>() ?? new ServerOptions();
+        builder.Services.AddSingleton<GracefulShutdown>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GracefulShutdown>());
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = GracefulShutdown.HostShutdownTimeout(server));
         var limits = configuration.GetSection("Limits").Get<ApiLimits>() ?? new ApiLimits();
         var urls = server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var certificate = server.Tls.IsConfigured ? server.Tls.Load() : null;
@@ -80,6 +83,7 @@ public static partial class GatewayHost
         _ = app.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<RoutingOptions>>().Value;
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<GracefulShutdownMiddleware>();
         app.UseExceptionHandler();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -134,14 +138,14 @@ public static partial class GatewayHost
     }
 
     // Preloaded models must be ready (or deliberately unloaded: idle or for memory, a request loads them again);
-    // a model that loads on first use never holds readiness back.
-    private static IResult Readiness(LocalModels models)
+    // a model that loads on first use never holds readiness back. A draining gateway is never ready.
+    private static IResult Readiness(LocalModels models, GracefulShutdown shutdown)
     {
         var residency = models.Residency().ToDictionary(r => r.Model, StringComparer.Ordinal);
         var snapshots = models.All.Select(w => w.Snapshot()).ToArray();
-        var ready = snapshots.All(s => !residency[s.Model].Preload || s.State is WorkerState.Ready or WorkerState.Unloaded or WorkerState.Unloading);
+        var ready = !shutdown.IsDraining && snapshots.All(s => !residency[s.Model].Preload || s.State is WorkerState.Ready or WorkerState.Unloaded or WorkerState.Unloading);
         return Results.Json(
-            new { status = ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), preload = residency[s.Model].Preload, pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
+            new { status = shutdown.IsDraining ? "shutting_down" : ready ? "ready" : "not_ready", models = snapshots.Select(s => new { name = s.Model, state = s.State.ToString().ToLowerInvariant(), preload = residency[s.Model].Preload, pid = s.ProcessId, restarts = s.Restarts, last_exit_code = s.LastExitCode, last_error = s.LastError }) },
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 

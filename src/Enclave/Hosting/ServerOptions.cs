@@ -16,4 +16,11 @@ public sealed class ServerOptions
 
     /// <summary>Database, models and audit checkpoints; resolved by <see cref="EnclaveConfiguration"/>.</summary>
     public string DataDir { get; set; } = "";
+
+    /// <summary>
+    /// On SIGTERM, how long running requests may continue while new ones get 503; those still running then end with
+    /// a <c>server_shutting_down</c> error (see <see cref="GracefulShutdown"/>). 0 ends them at once.
+    /// </summary>
+    [Range(0, 3600)]
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
 }
