@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -35,7 +33,7 @@ internal static class ProxyBench
         await using var upstream = await StartUpstreamAsync();
         var upstreamUrl = upstream.Urls.Single();
         var workDir = Directory.CreateTempSubdirectory("enclave-proxy-bench-").FullName;
-        var port = FreePort();
+        var port = GatewayProcess.FreeLoopbackPort();
         var gatewayUrl = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         var info = new ProcessStartInfo(Locations.Enclave(null)) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
         foreach (var a in new[] { "serve", "--urls", gatewayUrl, "--data-dir", Path.Combine(workDir, "data"), "--backend", $"up={upstreamUrl}/v1" })
@@ -152,7 +150,7 @@ internal static class ProxyBench
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort().ToString(CultureInfo.InvariantCulture)}");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{GatewayProcess.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture)}");
         var app = builder.Build();
         app.MapGet("/v1/models", () => Results.Text("""{"object":"list","data":[{"id":"up-model","object":"model","created":0,"owned_by":"bench"}]}""", "application/json"));
         app.MapPost("/v1/chat/completions", async (HttpContext http) =>
@@ -206,13 +204,6 @@ internal static class ProxyBench
         }
 
         throw new TimeoutException("The gateway did not list the upstream's model within 60 s.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static int Arg(string[] args, string name, int fallback)

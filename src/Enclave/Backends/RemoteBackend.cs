@@ -39,7 +39,7 @@ public sealed class RemoteBackend : Backend
             MaxConnectionsPerServer = Math.Max(1, options.MaxConcurrency),
         };
         _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        if (ReadKey(name, options) is { } key)
+        if (ReadKey(options) is { Length: > 0 } key)
         {
             _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
@@ -114,30 +114,11 @@ public sealed class RemoteBackend : Backend
             .Where(n => n.Length is > 0 and <= 256)];
     }
 
-    private static string? ReadKey(string name, BackendOptions options)
-    {
-        if (!string.IsNullOrEmpty(options.ApiKeyEnv))
-        {
-            return Environment.GetEnvironmentVariable(options.ApiKeyEnv) is { Length: > 0 } fromEnv
-                ? fromEnv.Trim()
-                : throw new Hosting.ConfigurationException($"Backends:{name}:ApiKeyEnv names {options.ApiKeyEnv}, which is not set. Export it, or remove ApiKeyEnv.");
-        }
-
-        if (!string.IsNullOrEmpty(options.ApiKeyFile))
-        {
-            if (!File.Exists(options.ApiKeyFile))
-            {
-                throw new Hosting.ConfigurationException($"Backends:{name}:ApiKeyFile '{options.ApiKeyFile}' does not exist.");
-            }
-
-            var line = File.ReadLines(options.ApiKeyFile).FirstOrDefault()?.Trim();
-            return string.IsNullOrEmpty(line)
-                ? throw new Hosting.ConfigurationException($"Backends:{name}:ApiKeyFile '{options.ApiKeyFile}' is empty.")
-                : line;
-        }
-
-        return null;
-    }
+    // RoutingOptionsValidator has checked that the variable is set and the file exists and is not empty.
+    private static string? ReadKey(BackendOptions options) =>
+        !string.IsNullOrEmpty(options.ApiKeyEnv) ? Environment.GetEnvironmentVariable(options.ApiKeyEnv)?.Trim()
+        : !string.IsNullOrEmpty(options.ApiKeyFile) ? File.ReadLines(options.ApiKeyFile).FirstOrDefault()?.Trim()
+        : null;
 
     public override ValueTask DisposeAsync()
     {

@@ -31,6 +31,10 @@ public sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
             {
                 errors.Add($"{at}:ApiKeyFile '{b.ApiKeyFile}' does not exist.");
             }
+            else if (!string.IsNullOrEmpty(b.ApiKeyFile) && string.IsNullOrWhiteSpace(File.ReadLines(b.ApiKeyFile).FirstOrDefault()))
+            {
+                errors.Add($"{at}:ApiKeyFile '{b.ApiKeyFile}' is empty; put the key on its first line.");
+            }
 
             if (!string.IsNullOrEmpty(b.ApiKeyEnv) && !string.IsNullOrEmpty(b.ApiKeyFile))
             {

@@ -47,13 +47,13 @@ public sealed class GatewayTelemetry : IDisposable
         _upstreamFailures = _meter.CreateCounter<long>("enclave.upstream.failures", "{attempt}", "Failed attempts on a backend before the first byte, by backend and kind (retried or failed over).");
         _queueWait = _meter.CreateHistogram("enclave.queue.wait", "s", "Time a request waited in its model's admission queue for a slot.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TtftBuckets });
-        _meter.CreateObservableGauge("enclave.queue.depth", () => Loads(l => l.Engine?.QueuedRequests), "{request}", "Requests waiting for a slot, per model.");
-        _meter.CreateObservableGauge("enclave.sequences.active", () => Loads(l => l.Engine?.ActiveSequences), "{sequence}", "Sequences being generated, per model.");
-        _meter.CreateObservableGauge("enclave.sequences.slots", () => Loads(l => l.Engine?.Slots), "{sequence}", "Concurrent sequences each model's engine can run.");
-        _meter.CreateObservableGauge("enclave.kv_cache.usage", () => LoadsRatio(l => l.Engine is { KvCellsTotal: > 0 } e ? (double)e.KvCellsUsed / e.KvCellsTotal : null), "1", "Share of each model's KV cache cells in use (0 to 1).");
-        _meter.CreateObservableGauge("enclave.worker.up", () => Loads(l => l.Up ? 1 : 0), description: "1 when the model's worker is ready, else 0.");
-        _meter.CreateObservableGauge("enclave.model.loaded", () => Loads(l => l.Resident ? 1 : 0), description: "1 while the model is meant to be in memory (loaded, loading or restarting), 0 while it is unloaded on purpose (idle keep-alive or memory budget).");
-        _meter.CreateObservableCounter("enclave.worker.restarts", () => Loads(l => l.Restarts), "{restart}", "Times each model's worker was restarted after it died.");
+        _meter.CreateObservableGauge("enclave.queue.depth", () => Loads<long>(l => l.Engine?.QueuedRequests), "{request}", "Requests waiting for a slot, per model.");
+        _meter.CreateObservableGauge("enclave.sequences.active", () => Loads<long>(l => l.Engine?.ActiveSequences), "{sequence}", "Sequences being generated, per model.");
+        _meter.CreateObservableGauge("enclave.sequences.slots", () => Loads<long>(l => l.Engine?.Slots), "{sequence}", "Concurrent sequences each model's engine can run.");
+        _meter.CreateObservableGauge("enclave.kv_cache.usage", () => Loads<double>(l => l.Engine is { KvCellsTotal: > 0 } e ? (double)e.KvCellsUsed / e.KvCellsTotal : null), "1", "Share of each model's KV cache cells in use (0 to 1).");
+        _meter.CreateObservableGauge("enclave.worker.up", () => Loads<long>(l => l.Up ? 1 : 0), description: "1 when the model's worker is ready, else 0.");
+        _meter.CreateObservableGauge("enclave.model.loaded", () => Loads<long>(l => l.Resident ? 1 : 0), description: "1 while the model is meant to be in memory (loaded, loading or restarting), 0 while it is unloaded on purpose (idle keep-alive or memory budget).");
+        _meter.CreateObservableCounter("enclave.worker.restarts", () => Loads<long>(l => l.Restarts), "{restart}", "Times each model's worker was restarted after it died.");
         var version = typeof(GatewayTelemetry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         _meter.CreateObservableGauge("enclave.build.info", () => new Measurement<int>(1, new KeyValuePair<string, object?>("version", version)), description: "Build information.");
     }
@@ -97,24 +97,15 @@ public sealed class GatewayTelemetry : IDisposable
     /// <summary>Sets where the per-model gauges read from (the engine-load monitor).</summary>
     public void ObserveModels(Func<IReadOnlyList<ModelLoad>> source) => _models = source;
 
-    private IEnumerable<Measurement<long>> Loads(Func<ModelLoad, long?> value)
+    /// <summary>One measurement per model that has a value, labelled with the model.</summary>
+    private IEnumerable<Measurement<T>> Loads<T>(Func<ModelLoad, T?> value)
+        where T : struct
     {
         foreach (var load in _models())
         {
             if (value(load) is { } v)
             {
-                yield return new Measurement<long>(v, new KeyValuePair<string, object?>("gen_ai.request.model", load.Model));
-            }
-        }
-    }
-
-    private IEnumerable<Measurement<double>> LoadsRatio(Func<ModelLoad, double?> value)
-    {
-        foreach (var load in _models())
-        {
-            if (value(load) is { } v)
-            {
-                yield return new Measurement<double>(v, new KeyValuePair<string, object?>("gen_ai.request.model", load.Model));
+                yield return new Measurement<T>(v, new KeyValuePair<string, object?>("gen_ai.request.model", load.Model));
             }
         }
     }
